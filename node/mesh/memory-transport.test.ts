@@ -29,11 +29,11 @@ describe("MemoryTransport", () => {
     const b = net.join("b");
     b.handle("/echo", async (from, data) => enc(`${from}:${dec(data)}`));
     const answer = a.request("b", "/echo", enc("hi"));
-    clock.advance(2);
+    await clock.run(2);
     expect(dec(await answer)).toBe("a:hi");
     net.setLink("a", "b", false);
     const lost = a.request("b", "/echo", enc("hi"), { timeoutMs: 50 });
-    clock.advance(50);
+    await clock.run(50);
     await expect(lost).rejects.toBeInstanceOf(PeerUnreachableError);
   });
 });

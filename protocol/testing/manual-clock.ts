@@ -53,6 +53,14 @@ export class ManualClock implements Clock {
     this.t = end;
   }
 
+  /** Like advance, in `stepMs` steps, letting promise callbacks run between steps (async code under test). */
+  async run(ms: number, stepMs = 1): Promise<void> {
+    for (let done = 0; done < ms; done += stepMs) {
+      this.advance(Math.min(stepMs, ms - done));
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+    }
+  }
+
   /** Sets the wall clock (may go backwards, as a real clock can). */
   set(ms: number): void {
     this.t = ms;
