@@ -1,0 +1,75 @@
+// The storage driver interface: what the agent asks of a host's disks. Two implementations:
+// file (qcow2 files, images as backing files) and lvm (thin LVs in a thin pool).
+// Every method is idempotent: a retried call after a crash or timeout converges on the same state.
+
+/** The one command runner shape (drivers/run.ts implements it locally; the LVM test guest remotely). */
+export interface CommandRunner {
+  run(cmd: string, args: string[], opts?: { timeoutMs?: number; input?: string }): Promise<{ stdout: string; stderr: string }>;
+}
+
+export type VolumeKind = "volume" | "image" | "snapshot";
+
+export interface VolumeInfo {
+  id: string;
+  kind: VolumeKind;
+  /** Virtual size in bytes (what the guest sees). */
+  sizeBytes: number;
+  /** What QEMU attaches: a file path or /dev/<vg>/<lv>. */
+  path: string;
+  /** The image or snapshot this was cloned from, while the driver still tracks it. */
+  origin?: { kind: VolumeKind; id: string };
+}
+
+/** Figures for the host ledger. */
+export interface StorageUsage {
+  /** Bytes the pool can hold (file: the filesystem; lvm: the thin pool's data size). */
+  capacityBytes: number;
+  /** Bytes physically in use. */
+  usedBytes: number;
+  /** Sum of virtual sizes of volumes, images and snapshots (over-commit = provisioned / capacity). */
+  provisionedBytes: number;
+}
+
+export interface CreateVolumeOptions {
+  /** Clone from this imported image (copy-on-write); the volume is at least the image's size. */
+  fromImage?: string;
+}
+
+export interface StorageDriver {
+  readonly name: string;
+  /** QEMU's `format=` for path(): qcow2 for files, raw for block devices. */
+  readonly format: "qcow2" | "raw";
+  /** Prepare the pool (directories; the thin pool). Idempotent. */
+  init(): Promise<void>;
+  createVolume(id: string, sizeGiB: number, opts?: CreateVolumeOptions): Promise<VolumeInfo>;
+  /** Make a base from an image file (qcow2 or raw): a qcow2 file, or an image LV. */
+  importImage(imageId: string, sourcePath: string): Promise<VolumeInfo>;
+  /** Grow a volume; shrinking throws InvalidSizeError. */
+  resize(id: string, sizeGiB: number): Promise<VolumeInfo>;
+  snapshot(volumeId: string, snapshotId: string): Promise<VolumeInfo>;
+  cloneFromSnapshot(snapshotId: string, volumeId: string, sizeGiB?: number): Promise<VolumeInfo>;
+  /** Delete a volume; missing is not an error. */
+  delete(id: string): Promise<void>;
+  /** Delete an image; throws StorageInUseError while volumes are cloned from it. */
+  deleteImage(imageId: string): Promise<void>;
+  /** Delete a snapshot; throws StorageInUseError while volumes are cloned from it. */
+  deleteSnapshot(snapshotId: string): Promise<void>;
+  /** What QEMU attaches for a volume (no I/O; the volume may not exist). */
+  path(id: string): string;
+  /** Volumes, images and snapshots this driver holds. */
+  list(): Promise<VolumeInfo[]>;
+  usage(): Promise<StorageUsage>;
+}
+
+export const GiB = 1024 ** 3;
+
+/** Ids become file and LV names: keep them to a safe alphabet (UUIDs fit). */
+export function checkId(what: string, id: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(id)) throw new TypeError(`invalid ${what} id "${id}"`);
+  return id;
+}
+
+export function checkSize(what: string, sizeGiB: number): number {
+  if (!Number.isInteger(sizeGiB) || sizeGiB <= 0) throw new TypeError(`invalid size ${sizeGiB} GiB for ${what}`);
+  return sizeGiB;
+}
