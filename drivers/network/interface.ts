@@ -1,0 +1,87 @@
+// The network driver: what a host agent asks of its host's L2 plumbing for tenant networks.
+// Every call is idempotent (the reconciler retries after crashes) and converges the host to the
+// requested state; multi-step changes roll back on failure.
+
+/** The shape of the shared command runner (drivers/run.ts): C locale, timeout, typed CommandError. */
+export interface CommandRunner {
+  run(cmd: string, args: string[], opts?: { timeoutMs?: number; netns?: string }): Promise<{ stdout: string; stderr: string }>;
+}
+
+export interface NetworkSpec {
+  networkId: string;
+  /** VXLAN network identifier (protocol/vni.ts derives it from the network id). */
+  vni: number;
+  /** The underlay interface the VXLAN packets leave through. */
+  underlayDev: string;
+  /** This host's VTEP address on the underlay. */
+  localIp: string;
+  /** Tenant MTU; defaults to the underlay MTU − 50 (VXLAN over IPv4 overhead). */
+  mtu?: number;
+}
+
+export interface NetworkState {
+  networkId: string;
+  vni: number;
+  bridge: string;
+  vxlan: string;
+  mtu: number;
+}
+
+export interface PortSpec {
+  portId: string;
+  networkId: string;
+  /** The guest NIC's MAC (the tap itself gets the same MAC with the first octet 0xfe, as libvirt does). */
+  mac: string;
+  /** Interface name on the host (<= 15 chars). */
+  tapName: string;
+  /**
+   * "tap" (default): a persistent tap the QEMU process opens (`-netdev tap,ifname=…,script=no`).
+   * "existing": attach an interface that already exists (e.g. a veth to a test namespace).
+   */
+  kind?: "tap" | "existing";
+}
+
+export interface PortState {
+  portId: string;
+  networkId: string;
+  tapName: string;
+  mac: string;
+  bridge: string;
+  mtu: number;
+}
+
+export interface DhcpLease {
+  mac: string;
+  ip: string;
+  hostname: string;
+}
+
+export interface DhcpSpec {
+  networkId: string;
+  /** Subnet in CIDR form, e.g. 10.0.0.0/24. */
+  cidr: string;
+  /** This host's DHCP server address in the subnet (distinct per host; from its address block). */
+  serverIp: string;
+  gateway?: string;
+  dnsServers?: string[];
+  /** Static leases for this host's ports on the network; the server answers nobody else. */
+  leases: DhcpLease[];
+  leaseSeconds?: number;
+}
+
+export interface NetworkDriver {
+  ensureNetwork(spec: NetworkSpec): Promise<NetworkState>;
+  deleteNetwork(networkId: string): Promise<void>;
+  ensurePort(spec: PortSpec): Promise<PortState>;
+  deletePort(portId: string): Promise<void>;
+  /** Makes the flood list (all-zero FDB entries) of the network exactly `remoteVteps`. */
+  syncFdb(networkId: string, remoteVteps: string[]): Promise<{ added: string[]; removed: string[] }>;
+  /** Starts or reloads the network's dnsmasq (static leases only, listening on the bridge only). */
+  ensureDhcp(spec: DhcpSpec): Promise<void>;
+  stopDhcp(networkId: string): Promise<void>;
+  /** Networks this driver manages on the host (found from the devices, so it survives restarts). */
+  listNetworks(): Promise<NetworkState[]>;
+  listPorts(): Promise<PortState[]>;
+  /** Removes every network, port and dnsmasq this driver created. */
+  teardown(): Promise<void>;
+}
