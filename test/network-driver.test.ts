@@ -185,6 +185,18 @@ describe("bridge+VXLAN network driver across two namespace hosts", () => {
     expect(await link(lab.hosts[0], "pstap-vm2")).toBeUndefined();
   });
 
+  it("rolls back a half-made network when a step fails", async () => {
+    rec[0].failNext(/type vxlan/);
+    try {
+      await expect(drv[0].ensureNetwork({ networkId: "net-c", vni: 4242, underlayDev: "psu1", localIp: "10.200.0.1" })).rejects.toBeInstanceOf(NetworkChangeError);
+    } finally {
+      rec[0].failNext(undefined);
+    }
+    expect(rec[0].calls).toContain("ip link add name psbr-4242 type bridge stp_state 0");
+    expect(await link(lab.hosts[0], "psbr-4242")).toBeUndefined();
+    expect((await drv[0].listNetworks()).map((n) => n.networkId).sort()).toEqual(["net-a", "net-b"]);
+  });
+
   it("dnsmasq hands each local port its static lease (MTU option), ignores others, reloads on change", async () => {
     const script = join(dir, "udhcpc.sh");
     await writeFile(script, '#!/bin/sh\n[ "$1" = bound ] && echo "BOUND ip=$ip mtu=$mtu server=$serverid router=$router"\nexit 0\n');
@@ -207,6 +219,20 @@ describe("bridge+VXLAN network driver across two namespace hosts", () => {
     expect((await sh("cat", [join(dir, "h1", `dnsmasq-psbr-${vniA}`, "pid")])).trim()).toBe(pid);
     expect((await dhcp(g.g1a)).stdout).toContain("BOUND ip=10.50.0.31 mtu=1450");
     expect((await dhcp(stranger)).stdout).toContain("BOUND ip=10.50.0.32 mtu=1450");
+  });
+
+  it("moves a network's ports to its new devices when its VNI is re-resolved", async () => {
+    const vniA2 = vniA === 4100 ? 4101 : 4100;
+    for (let i = 0; i < 2; i++) {
+      await drv[i].ensureNetwork({ networkId: "net-a", vni: vniA2, underlayDev: lab.underlay[i], localIp: lab.vteps[i] });
+      await drv[i].syncFdb("net-a", [lab.vteps[1 - i]]);
+    }
+    expect(await link(lab.hosts[0], `psbr-${vniA}`)).toBeUndefined();
+    expect(await link(lab.hosts[0], `psvx-${vniA}`)).toBeUndefined();
+    expect((await link(lab.hosts[0], "psv-g1a"))?.master).toBe(`psbr-${vniA2}`);
+    expect((await link(lab.hosts[1], "psv-g2a"))?.master).toBe(`psbr-${vniA2}`);
+    expect(await sh("sh", ["-c", `ps -eo args | grep '[d]nsmasq-psbr-${vniA}/' || true`])).toBe(""); // the old bridge's dnsmasq is gone
+    expect((await ping(g.g1a, "10.50.0.12")).code).toBe(0);
   });
 
   it("teardown removes every device and dnsmasq it made, idempotently; no namespace is left", async () => {

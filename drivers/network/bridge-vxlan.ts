@@ -130,13 +130,17 @@ export function bridgeVxlanDriver(opts: BridgeVxlanOptions): NetworkDriver {
       let v = byName(links, vx);
       const d = v?.linkinfo?.info_data;
       const vxOk = v && kindOf(v) === "vxlan" && d?.id === spec.vni && d.local === spec.localIp && d.link === spec.underlayDev && d.port === dstPort && d.learning === false;
+      let floodList: string[] = [];
       if (v && !vxOk) {
+        // Re-created with the right parameters; its flood list carries over.
+        floodList = (await ip.fdb(vx)).filter((e) => e.mac === ZERO_MAC && e.dst).map((e) => e.dst!);
         await ip.deleteLink(vx);
         v = undefined;
       }
       if (!v) {
         await ip.addVxlan({ name: vx, vni: spec.vni, local: spec.localIp, dev: spec.underlayDev, dstport: dstPort });
         undo.add(() => ip.deleteLink(vx));
+        for (const dst of floodList) await ip.appendFdb(vx, ZERO_MAC, dst);
       }
       if (!b || !v) links = await ip.links();
       await converge(byName(links, br)!, { alias, mtu });
