@@ -1,0 +1,31 @@
+// The guest half of the guest runner: a bash loop that runs one command per request line read
+// from a virtio-serial port and answers with one line. Bash and coreutils come from the host's
+// root shared into the guest, so the guest needs nothing installed.
+//
+// Frames (one line each, fields separated by one space, payloads base64 so any bytes are safe):
+//   guest -> host  READY <uptime seconds>
+//   host -> guest  <id> <timeout seconds> <base64 of argv, each argument NUL-terminated> <base64 stdin or ->
+//   guest -> host  <id> <exit code> <base64 stdout> <base64 stderr>
+// Exit codes follow timeout(1): 124 timed out, 126 not executable, 127 not found.
+
+export const AGENT_READY = "READY";
+
+/** The agent script. Argument 1: the port device, or "-" to speak over stdin/stdout (tests).
+ * Written with "@{" for bash's "${" so the template literal does not interpolate. */
+export const AGENT_SCRIPT = String.raw`#!/bin/bash
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C LANG=C
+export DM_DISABLE_UDEV=1 LVM_SUPPRESS_FD_WARNINGS=1
+T=$(mktemp -d /tmp/ps-agent.XXXXXX) || exit 1
+cd /
+if [ "$1" = - ]; then exec 3<&0 4>&1; else exec 3<"$1" 4>"$1"; fi
+printf '%s %s\n' READY "$(cut -d' ' -f1 /proc/uptime)" >&4
+while IFS=' ' read -r id tmo argv in <&3; do
+  [ -n "$id" ] || continue
+  printf '%s' "$argv" | base64 -d > "$T/argv" 2>/dev/null
+  mapfile -d '' -t a < "$T/argv"
+  if [ "$in" = - ] || [ -z "$in" ]; then : > "$T/in"; else printf '%s' "$in" | base64 -d > "$T/in" 2>/dev/null; fi
+  if [ "@{#a[@]}" -eq 0 ]; then echo "empty command" > "$T/err"; : > "$T/out"; rc=127
+  else timeout -k 2 "$tmo" "@{a[@]}" < "$T/in" > "$T/out" 2> "$T/err" 3<&- 4>&-; rc=$?; fi
+  printf '%s %s %s %s\n' "$id" "$rc" "$(base64 -w0 "$T/out")" "$(base64 -w0 "$T/err")" >&4
+done
+`.replaceAll("@{", "${");

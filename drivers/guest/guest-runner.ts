@@ -1,0 +1,152 @@
+// A command runner whose other end is a guest: the same `run(cmd, args, opts)` shape as the local
+// runner, so driver code under test is exactly production code with a different runner. Requests
+// go one at a time over a line-framed byte stream (a virtio-serial port via QEMU's stdio) to the
+// agent in guest-agent.ts.
+import type { Readable, Writable } from "node:stream";
+import { createInterface } from "node:readline";
+import type { CommandRunner } from "../storage/interface.ts";
+import { AGENT_READY } from "./guest-runner-agent.ts";
+
+export interface GuestRunOptions {
+  timeoutMs?: number;
+  input?: string;
+}
+
+/** A command in the guest exited non-zero, timed out or could not run. */
+export class GuestCommandError extends Error {
+  readonly code = "COMMAND_FAILED";
+  readonly cmd: string;
+  readonly args: string[];
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  constructor(cmd: string, args: string[], exitCode: number, stdout: string, stderr: string) {
+    const why = exitCode === 124 ? "timed out" : `exited with code ${exitCode}`;
+    super(`${cmd} ${args.join(" ")} ${why} in the guest: ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
+    this.name = "GuestCommandError";
+    this.cmd = cmd;
+    this.args = args;
+    this.exitCode = exitCode;
+    this.stdout = stdout;
+    this.stderr = stderr;
+  }
+}
+
+/** The guest stopped answering or went away. */
+export class GuestUnavailableError extends Error {
+  readonly code = "GUEST_UNAVAILABLE";
+  constructor(message: string) {
+    super(message);
+    this.name = "GuestUnavailableError";
+  }
+}
+
+export interface GuestRunner extends CommandRunner {
+  /** Resolves with the guest's uptime (seconds) when the agent said READY. */
+  readonly ready: Promise<number>;
+  /** Commands answered so far. */
+  readonly count: number;
+  /** Fail all pending and future calls (the guest is gone). */
+  close(reason: string): void;
+}
+
+interface Pending {
+  id: number;
+  cmd: string;
+  args: string[];
+  resolve(v: { stdout: string; stderr: string }): void;
+  reject(e: Error): void;
+  timer?: NodeJS.Timeout;
+}
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+/** Beyond the guest's own timeout(1): time for the answer to travel back before we give up. */
+const GRACE_MS = 10_000;
+const b64 = (s: string | Buffer) => Buffer.from(s).toString("base64");
+
+export function guestRunner(io: { input: Readable; output: Writable }): GuestRunner {
+  let nextId = 1;
+  let count = 0;
+  let closed: string | undefined;
+  let current: Pending | undefined;
+  const queue: Array<{ p: Pending; frame: string; timeoutMs: number }> = [];
+  let readyResolve!: (uptime: number) => void;
+  let readyReject!: (e: Error) => void;
+  const ready = new Promise<number>((res, rej) => {
+    readyResolve = res;
+    readyReject = rej;
+  });
+  ready.catch(() => {});
+
+  function pump(): void {
+    if (current || closed !== undefined) return;
+    const next = queue.shift();
+    if (!next) return;
+    current = next.p;
+    const p = next.p;
+    p.timer = setTimeout(() => {
+      if (current !== p) return;
+      current = undefined;
+      p.reject(new GuestUnavailableError(`${p.cmd} ${p.args.join(" ")}: no answer from the guest within ${next.timeoutMs + GRACE_MS} ms`));
+      pump();
+    }, next.timeoutMs + GRACE_MS);
+    io.output.write(next.frame);
+  }
+
+  function onLine(line: string): void {
+    const f = line.split(" ");
+    if (f[0] === AGENT_READY) {
+      readyResolve(Number(f[1]));
+      return;
+    }
+    const id = Number(f[0]);
+    const p = current;
+    if (!p || p.id !== id || f.length !== 4) return; // a late answer to a request we gave up on, or noise
+    clearTimeout(p.timer);
+    current = undefined;
+    count++;
+    const exitCode = Number(f[1]);
+    const stdout = Buffer.from(f[2], "base64").toString("utf8");
+    const stderr = Buffer.from(f[3], "base64").toString("utf8");
+    if (exitCode === 0) p.resolve({ stdout, stderr });
+    else p.reject(new GuestCommandError(p.cmd, p.args, exitCode, stdout, stderr));
+    pump();
+  }
+
+  const rl = createInterface({ input: io.input, crlfDelay: Infinity });
+  rl.on("line", onLine);
+  rl.on("close", () => runner.close("the guest's channel closed"));
+
+  const runner: GuestRunner = {
+    ready,
+    get count() {
+      return count;
+    },
+    run(cmd, args, opts: GuestRunOptions = {}) {
+      if (closed !== undefined) return Promise.reject(new GuestUnavailableError(`${cmd}: ${closed}`));
+      const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      const id = nextId++;
+      const argv = [cmd, ...args].map((a) => `${a}\0`).join("");
+      const input = opts.input === undefined || opts.input === "" ? "-" : b64(opts.input);
+      const frame = `${id} ${Math.max(1, Math.ceil(timeoutMs / 1000))} ${b64(argv)} ${input}\n`;
+      return new Promise((resolve, reject) => {
+        queue.push({ p: { id, cmd, args, resolve, reject }, frame, timeoutMs });
+        pump();
+      });
+    },
+    close(reason) {
+      if (closed !== undefined) return;
+      closed = reason;
+      readyReject(new GuestUnavailableError(reason));
+      const err = new GuestUnavailableError(reason);
+      if (current) {
+        clearTimeout(current.timer);
+        current.reject(err);
+        current = undefined;
+      }
+      for (const q of queue.splice(0)) q.p.reject(err);
+      rl.close();
+    },
+  };
+  return runner;
+}
