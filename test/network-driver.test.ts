@@ -30,7 +30,7 @@ function recording(inner: CommandRunner) {
   };
   return { runner, calls, failNext: (re: RegExp | undefined) => (failOn = re) };
 }
-const isRead = (line: string) => / -j /.test(` ${line} `);
+const isRead = (line: string) => / -j /.test(` ${line} `) || line.startsWith("sysctl -n ");
 
 /** Everything the driver controls in one host namespace, without counters, timers or ifindexes. */
 async function snapshot(ns: string) {
@@ -114,6 +114,7 @@ describe("bridge+VXLAN network driver across two namespace hosts", () => {
     expect(vx?.master).toBe(`psbr-${vniA}`);
     expect((await link(lab.hosts[0], `psbr-${vniA}`))?.mtu).toBe(1450);
     expect((await link(lab.hosts[0], "psv-g1a"))?.mtu).toBe(1450);
+    expect((await sh("ip", ["netns", "exec", lab.hosts[0], "sysctl", "-n", `net.ipv4.conf.psbr-${vniA}.forwarding`])).trim()).toBe("0");
     expect(await drv[0].listNetworks()).toEqual(expect.arrayContaining([{ networkId: "net-a", vni: vniA, bridge: `psbr-${vniA}`, vxlan: `psvx-${vniA}`, mtu: 1450 }]));
   });
 
@@ -219,6 +220,13 @@ describe("bridge+VXLAN network driver across two namespace hosts", () => {
     expect((await sh("cat", [join(dir, "h1", `dnsmasq-psbr-${vniA}`, "pid")])).trim()).toBe(pid);
     expect((await dhcp(g.g1a)).stdout).toContain("BOUND ip=10.50.0.31 mtu=1450");
     expect((await dhcp(stranger)).stdout).toContain("BOUND ip=10.50.0.32 mtu=1450");
+    // Another network with the same (overlapping) subnet and even the same server address on host 2.
+    await drv[1].ensureDhcp({ ...base, networkId: "net-b", serverIp: "10.50.0.3", leases: [{ mac: MAC.g2b, ip: "10.50.0.23", hostname: "vm-g2b" }] });
+    expect((await dhcp(g.g2b)).stdout).toContain("BOUND ip=10.50.0.23 mtu=1450 server=10.50.0.3");
+    expect((await dhcp(g.g2a)).stdout).toContain("BOUND ip=10.50.0.22 mtu=1450 server=10.50.0.3");
+    // The host's DHCP address answers DHCP only: no ping (the nftables guard).
+    expect((await ping(g.g1a, "10.50.0.2")).code).not.toBe(0);
+    expect(await sh("ip", ["netns", "exec", lab.hosts[0], "nft", "list", "table", "inet", "peerstack_net"])).toContain('iifname "psbr-*" udp dport 67 accept');
   });
 
   it("moves a network's ports to its new devices when its VNI is re-resolved", async () => {
@@ -247,6 +255,7 @@ describe("bridge+VXLAN network driver across two namespace hosts", () => {
     expect(await sh("sh", ["-c", `ps -eo args | grep '[d]nsmasq --conf-file=${dir}' || true`])).toBe("");
     expect((await readdir(join(dir, "h1"))).filter((f) => f.startsWith("dnsmasq-"))).toEqual([]);
     expect(await drv[0].listNetworks()).toEqual([]);
+    expect((await nsCode(lab.hosts[0], "nft", ["list", "table", "inet", "peerstack_net"])).code).not.toBe(0);
     await lab.destroy();
     expect(await listNamespaces("psnet-drv-")).toEqual([]);
   });

@@ -4,11 +4,13 @@
 // The driver keeps no state of its own: device aliases record which network/port a device is,
 // so a restarted agent finds everything again. Every call is idempotent and converges.
 
+import { mkdir } from "node:fs/promises";
 import type { CommandRunner, DhcpSpec, NetworkDriver, NetworkSpec, NetworkState, PortSpec, PortState } from "./interface.ts";
 import { IpCli, type LinkInfo } from "./ip-cli.ts";
 import { NetworkChangeError, NetworkInvalidError, NetworkNameInUseError, NetworkNotFoundError, UnderlayError } from "./errors.ts";
 import { Dnsmasq } from "./dnsmasq.ts";
 import { Undo } from "./undo.ts";
+import { Guard } from "./guard.ts";
 
 export interface BridgeVxlanOptions {
   runner: CommandRunner;
@@ -65,6 +67,7 @@ export function bridgeVxlanDriver(opts: BridgeVxlanOptions): NetworkDriver {
   const ip = new IpCli(opts.runner, { netns: opts.netns, timeoutMs: opts.timeoutMs });
   const dstPort = opts.dstPort ?? 4789;
   const dhcp = new Dnsmasq({ runner: opts.runner, netns: opts.netns, stateDir: opts.stateDir, ip });
+  const guard = new Guard({ runner: opts.runner, netns: opts.netns, stateDir: opts.stateDir });
 
   const byName = (links: LinkInfo[], name: string) => links.find((l) => l.ifname === name);
   const bridgeOf = (links: LinkInfo[], networkId: string) =>
@@ -144,6 +147,7 @@ export function bridgeVxlanDriver(opts: BridgeVxlanOptions): NetworkDriver {
       }
       if (!b || !v) links = await ip.links();
       await converge(byName(links, br)!, { alias, mtu });
+      if (await ip.forwarding(br)) await ip.setForwarding(br, false); // the host never routes tenant packets
       await converge(byName(links, vx)!, { alias, mtu, master: br });
       if (previous && previous.ifname !== br) {
         for (const l of links.filter((x) => x.master === previous.ifname && kindOf(x) !== "vxlan")) await ip.setMaster(l.ifname, br);
@@ -268,11 +272,14 @@ export function bridgeVxlanDriver(opts: BridgeVxlanOptions): NetworkDriver {
     const links = await ip.links();
     for (const l of links.filter((x) => x.ifalias?.startsWith(NET_ALIAS) && kindOf(x) === "vxlan")) await ip.deleteLink(l.ifname);
     for (const l of links.filter((x) => x.ifalias?.startsWith(NET_ALIAS) && kindOf(x) === "bridge")) await ip.deleteLink(l.ifname);
+    await guard.remove();
   }
 
   async function ensureDhcp(spec: DhcpSpec): Promise<void> {
     const { net } = await requireNetwork(spec.networkId);
     for (const l of spec.leases) checkMac(l.mac, `DHCP lease for "${l.hostname}" on network "${spec.networkId}"`);
+    await mkdir(opts.stateDir, { recursive: true, mode: 0o755 });
+    await guard.ensure(); // before the host gets an address on the tenant bridge
     await dhcp.ensure(net.bridge, net.mtu, spec);
   }
 

@@ -115,6 +115,16 @@ export class IpCli {
     await this.exec("ip", ["link", "set", "dev", name, "addrgenmode", "none"]);
   }
 
+  /** `sysctl -n net.ipv4.conf.NAME.forwarding`: whether IPv4 packets received on NAME may be routed. */
+  async forwarding(name: string): Promise<boolean> {
+    return (await this.exec("sysctl", ["-n", `net.ipv4.conf.${name}.forwarding`])).trim() === "1";
+  }
+
+  /** `sysctl -q -w net.ipv4.conf.NAME.forwarding=0|1`. */
+  async setForwarding(name: string, on: boolean): Promise<void> {
+    await this.exec("sysctl", ["-q", "-w", `net.ipv4.conf.${name}.forwarding=${on ? 1 : 0}`]);
+  }
+
   /** `ip -j addr show dev NAME`: the IPv4/IPv6 addresses on one device. */
   async addrs(name: string): Promise<AddrInfo[]> {
     const r = await this.json<Array<{ addr_info?: AddrInfo[] }>>("ip", ["-j", "addr", "show", "dev", name]);
