@@ -10,6 +10,7 @@ import { bridgeVxlanDriver } from "../drivers/network/bridge-vxlan.ts";
 import { NetworkChangeError, NetworkNotFoundError } from "../drivers/network/errors.ts";
 import type { CommandRunner, NetworkDriver } from "../drivers/network/interface.ts";
 import { allocateVni } from "../protocol/vni.ts";
+import { startTapResponder } from "./helpers/netns-tap.ts";
 import { createLab, listNamespaces, nsCode, sh, testRunner, type Lab } from "./helpers/netns.ts";
 
 const vniA = allocateVni("net-a", []);
@@ -173,6 +174,26 @@ describe("bridge+VXLAN network driver across two namespace hosts", () => {
     await drv[0].deletePort("port-vm1");
     expect(await link(h1, "pstap-vm1")).toBeUndefined();
     await drv[0].deletePort("port-vm1");
+  });
+
+  it("the real tap carries traffic once a process opens it as QEMU does: host 2 pings its 'guest' over VXLAN", async () => {
+    const h1 = lab.hosts[0];
+    const port = { portId: "port-vm3", networkId: "net-a", mac: "52:54:00:dd:00:03", tapName: "pstap-vm3" };
+    await drv[0].ensurePort(port);
+    expect((await link(h1, "pstap-vm3"))?.flags).toContain("NO-CARRIER");
+    const nic = await startTapResponder({ ns: h1, tap: "pstap-vm3", mac: port.mac, ip: "10.50.0.40", dir });
+    try {
+      const tap = await link(h1, "pstap-vm3");
+      expect(tap?.flags).toContain("LOWER_UP");
+      expect(tap?.operstate).toBe("UP");
+      expect((await ping(g.g2a, "10.50.0.40")).code).toBe(0); // h2 guest → VXLAN → h1 bridge → tap → "guest"
+      expect((await ping(g.g2a, "10.50.0.40", ["-M", "do", "-s", "1422"])).code).toBe(0);
+      expect((await ping(g.g2b, "10.50.0.40")).code).not.toBe(0); // other network
+    } finally {
+      await nic.stop();
+    }
+    await drv[0].deletePort("port-vm3");
+    expect(await link(h1, "pstap-vm3")).toBeUndefined();
   });
 
   it("rolls back a half-made port when a step fails", async () => {
