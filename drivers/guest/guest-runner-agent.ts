@@ -17,7 +17,7 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/r
 export DM_DISABLE_UDEV=1 LVM_SUPPRESS_FD_WARNINGS=1
 T=$(mktemp -d /tmp/ps-agent.XXXXXX) || exit 1
 cd /
-if [ "$1" = - ]; then exec 3<&0 4>&1; else exec 3<"$1" 4>"$1"; fi
+if [ "$1" = - ]; then exec 3<&0 4>&1; else exec 3<>"$1" 4>&3; fi  # a virtio port opens once: one fd, duplicated
 printf '%s %s\n' READY "$(cut -d' ' -f1 /proc/uptime)" >&4
 while IFS=' ' read -r id tmo argv in <&3; do
   [ -n "$id" ] || continue
