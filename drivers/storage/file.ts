@@ -1,12 +1,13 @@
 // The file driver: qcow2 files under one directory, images as backing files (copy-on-write clones).
-// The default where no volume group is configured. Writes go to "<name>.partial" and are renamed
+// The default where no volume group is configured. Writes go to "<name>.partial-…" and are renamed
 // into place, so a crash mid-way leaves no half-made volume and a retry starts clean.
 import { mkdir, readdir, rename, rm, stat, statfs } from "node:fs/promises";
-import { join } from "node:path";
-import type { CommandRunner, CreateVolumeOptions, StorageDriver, StorageUsage, VolumeInfo, VolumeKind } from "./interface.ts";
+import { dirname, join } from "node:path";
+import type { CommandRunner, CreateVolumeOptions, ImportImageOptions, StorageDriver, StorageUsage, VolumeInfo, VolumeKind } from "./interface.ts";
 import { GiB, checkId, checkSize } from "./interface.ts";
 import { InvalidSizeError, StorageError, StorageInUseError, StorageNotFoundError } from "./errors.ts";
 import { readQcow2Header } from "./qcow2-header.ts";
+import { Mutex } from "./mutex.ts";
 
 export interface FileStorageInit {
   /** Directory holding images/, volumes/ and snapshots/. */
@@ -24,6 +25,9 @@ export function fileStorage(init: FileStorageInit): StorageDriver {
   const timeoutMs = init.timeoutMs ?? 30 * 60_000;
   const fileOf = (kind: VolumeKind, id: string) => join(root, DIRS[kind], `${checkId(kind, id)}.qcow2`);
   const qemuImg = (args: string[]) => runner.run("qemu-img", args, { timeoutMs });
+  /** Check-then-act sections (dependents before delete; base before clone) hold this. */
+  const meta = new Mutex();
+  let partials = 0;
 
   async function info(kind: VolumeKind, id: string): Promise<VolumeInfo | undefined> {
     const path = fileOf(kind, id);
@@ -53,19 +57,31 @@ export function fileStorage(init: FileStorageInit): StorageDriver {
     return v;
   }
 
-  /** Run `make(partialPath)`, then rename into place; a leftover partial from a crash is replaced. */
+  /**
+   * Run `make(partial)` into a fresh partial file, then (under the mutex) rename it into place unless
+   * a concurrent call finished first. Slow copies (imports, snapshots) run outside the mutex.
+   */
   async function produce(kind: VolumeKind, id: string, action: string, make: (partial: string) => Promise<unknown>): Promise<VolumeInfo> {
     const path = fileOf(kind, id);
-    const partial = `${path}.partial`;
+    const partial = `${path}.partial-${process.pid}-${++partials}`;
     try {
-      await rm(partial, { force: true });
+      await mkdir(dirname(path), { recursive: true });
       await make(partial);
-      await rename(partial, path);
+      return await meta.run(async () => {
+        const done = await info(kind, id);
+        if (done) return done;
+        const { backingFile } = await readQcow2Header(partial);
+        // The base may have been deleted while we copied (its dependents check could not see us).
+        if (backingFile) await stat(backingFile);
+        await rename(partial, path);
+        return mustExist(kind, id, action);
+      });
     } catch (cause) {
-      await rm(partial, { force: true });
+      if (cause instanceof StorageNotFoundError) throw cause;
       throw new StorageError(action, { cause });
+    } finally {
+      await rm(partial, { force: true });
     }
-    return mustExist(kind, id, action);
   }
 
   async function dependents(kind: VolumeKind, id: string): Promise<string[]> {
@@ -104,7 +120,7 @@ export function fileStorage(init: FileStorageInit): StorageDriver {
     return out;
   }
 
-  async function remove(kind: VolumeKind, id: string): Promise<void> {
+  const remove = (kind: VolumeKind, id: string) => meta.run(async () => {
     const action = `deleting ${label(kind, id)}`;
     if (kind !== "volume") {
       const deps = await dependents(kind, id);
@@ -112,18 +128,21 @@ export function fileStorage(init: FileStorageInit): StorageDriver {
     }
     try {
       await rm(fileOf(kind, id), { force: true });
-      await rm(`${fileOf(kind, id)}.partial`, { force: true });
     } catch (cause) {
       throw new StorageError(action, { cause });
     }
-  }
+  });
 
   return {
     name: "file",
     format: "qcow2",
 
     async init() {
-      for (const d of Object.values(DIRS)) await mkdir(join(root, d), { recursive: true });
+      for (const d of Object.values(DIRS)) {
+        await mkdir(join(root, d), { recursive: true });
+        // Partial files are left only by a crash mid-copy: nothing will finish them.
+        for (const n of await readdir(join(root, d))) if (n.includes(".qcow2.partial-")) await rm(join(root, d, n), { force: true });
+      }
     },
 
     async createVolume(id: string, sizeGiB: number, opts: CreateVolumeOptions = {}) {
@@ -140,12 +159,13 @@ export function fileStorage(init: FileStorageInit): StorageDriver {
         qemuImg(["create", "-q", "-f", "qcow2", "-b", image.path, "-F", "qcow2", p, String(sizeGiB * GiB)]));
     },
 
-    async importImage(imageId: string, sourcePath: string) {
+    async importImage(imageId: string, sourcePath: string, opts: ImportImageOptions = {}) {
       const action = `importing image "${imageId}"`;
       const existing = await info("image", imageId);
       if (existing) return existing;
       // Flatten whatever came in (raw, qcow2 with its own backing chain) into one standalone qcow2.
-      return produce("image", imageId, action, (p) => qemuImg(["convert", "-O", "qcow2", sourcePath, p]));
+      return produce("image", imageId, action, (p) =>
+        qemuImg(["convert", ...(opts.format ? ["-f", opts.format] : []), "-O", "qcow2", sourcePath, p]));
     },
 
     async resize(id: string, sizeGiB: number) {

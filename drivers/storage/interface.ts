@@ -35,6 +35,12 @@ export interface CreateVolumeOptions {
   fromImage?: string;
 }
 
+export interface ImportImageOptions {
+  /** The image's disk format as the catalog records it. Without it qemu-img probes, which trusts
+   * the file's content: a raw image can pose as a qcow2 with a backing file. */
+  format?: "qcow2" | "raw";
+}
+
 export interface StorageDriver {
   readonly name: string;
   /** QEMU's `format=` for path(): qcow2 for files, raw for block devices. */
@@ -43,7 +49,7 @@ export interface StorageDriver {
   init(): Promise<void>;
   createVolume(id: string, sizeGiB: number, opts?: CreateVolumeOptions): Promise<VolumeInfo>;
   /** Make a base from an image file (qcow2 or raw): a qcow2 file, or an image LV. */
-  importImage(imageId: string, sourcePath: string): Promise<VolumeInfo>;
+  importImage(imageId: string, sourcePath: string, opts?: ImportImageOptions): Promise<VolumeInfo>;
   /** Grow a volume; shrinking throws InvalidSizeError. */
   resize(id: string, sizeGiB: number): Promise<VolumeInfo>;
   snapshot(volumeId: string, snapshotId: string): Promise<VolumeInfo>;

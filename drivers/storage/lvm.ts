@@ -1,10 +1,11 @@
 // The LVM driver: thin LVs in one thin pool of a volume group. Images are thin LVs; volumes are
 // thin snapshots of them (copy-on-write clones); snapshots are thin snapshots of volumes.
 // Every method is idempotent: "already exists" and "not found" from lvm2 are how a retry converges.
-import type { CommandRunner, CreateVolumeOptions, StorageDriver, VolumeInfo, VolumeKind } from "./interface.ts";
+import type { CommandRunner, CreateVolumeOptions, ImportImageOptions, StorageDriver, VolumeInfo, VolumeKind } from "./interface.ts";
 import { GiB, checkId, checkSize } from "./interface.ts";
 import { InsufficientSpaceError, InvalidSizeError, StorageError, StorageInUseError, StorageNotFoundError } from "./errors.ts";
 import * as cli from "./lvm-cli.ts";
+import { Mutex } from "./mutex.ts";
 import { dependentsOf, devPath, findLv, lvName, partialImageLv, toVolumeInfo, usageOf, volumesOf } from "./lvm-volumes.ts";
 
 export interface LvmStorageInit {
@@ -24,6 +25,10 @@ export function lvmStorage(init: LvmStorageInit): StorageDriver {
   const { vg, runner: r } = init;
   const pool = init.pool ?? "peerstack-pool";
   const importTimeoutMs = init.importTimeoutMs ?? 30 * 60_000;
+  /** Check-then-act sequences hold this (lvm2 serialises single commands, not our sequences). */
+  const meta = new Mutex();
+  /** Imports in flight, so a second call for the same image waits for the first. */
+  const importing = new Map<string, Promise<VolumeInfo>>();
 
   const fail = (action: string, cause: unknown): never => {
     if (cause instanceof StorageError || cause instanceof StorageNotFoundError || cause instanceof InvalidSizeError) throw cause;
@@ -68,7 +73,7 @@ export function lvmStorage(init: LvmStorageInit): StorageDriver {
     return v;
   }
 
-  async function remove(kind: VolumeKind, id: string): Promise<void> {
+  const remove = (kind: VolumeKind, id: string) => meta.run(async () => {
     const action = `deleting ${label(kind, id)}`;
     const names = [lvName(kind, id)];
     if (kind !== "volume") {
@@ -82,6 +87,42 @@ export function lvmStorage(init: LvmStorageInit): StorageDriver {
     } catch (cause) {
       if (!cli.notFound(cause)) fail(action, cause);
     }
+  });
+
+  async function importOnce(imageId: string, sourcePath: string, givenFormat?: string): Promise<VolumeInfo> {
+    const action = `importing image "${imageId}"`;
+    const partial = partialImageLv(imageId);
+    let format = givenFormat;
+    const done = await meta.run(async () => {
+      const all = await rows(action);
+      const image = findLv(all, "image", imageId);
+      if (image) return infoOf(image);
+      try {
+        const fmt = givenFormat ? ["-f", givenFormat] : [];
+        const { stdout } = await r.run("qemu-img", ["info", "--output=json", ...fmt, sourcePath], { timeoutMs: 60_000 });
+        const parsed = JSON.parse(stdout) as { "virtual-size": number; format: string };
+        const size = parsed["virtual-size"];
+        format ??= parsed.format;
+        // A leftover from a crashed import has unknown content: start over.
+        if (all.some((x) => x.name === partial)) await cli.lvremove(r, vg, [partial]);
+        await cli.lvcreateThin(r, vg, pool, partial, size);
+      } catch (cause) {
+        fail(action, cause);
+      }
+      return undefined;
+    });
+    if (done) return done;
+    try {
+      // A new thin LV reads zeros, so only the image's data needs writing.
+      await r.run("qemu-img", ["convert", "-n", "--target-is-zero", "-f", format!, "-O", "raw", sourcePath, devPath(vg, partial)], { timeoutMs: importTimeoutMs });
+    } catch (cause) {
+      await meta.run(() => cli.lvremove(r, vg, [partial])).catch(() => {}); // best effort; a retry removes it anyway
+      fail(action, cause);
+    }
+    return meta.run(async () => {
+      await cli.lvrename(r, vg, partial, lvName("image", imageId)).catch((c) => fail(action, c));
+      return infoOf(must(await rows(action), "image", imageId, action));
+    });
   }
 
   return {
@@ -96,81 +137,82 @@ export function lvmStorage(init: LvmStorageInit): StorageDriver {
       }
     },
 
-    async createVolume(id: string, sizeGiB: number, opts: CreateVolumeOptions = {}) {
-      const action = `creating volume "${id}"`;
-      checkSize(action, sizeGiB);
-      checkId("volume", id);
-      const want = sizeGiB * GiB;
-      const all = await rows(action);
-      const existing = findLv(all, "volume", id);
-      if (opts.fromImage !== undefined) {
-        const image = must(all, "image", opts.fromImage, action);
-        if (want < image.sizeBytes) throw new InvalidSizeError(`${action}: ${sizeGiB} GiB is smaller than image "${opts.fromImage}" (${image.sizeBytes} bytes)`);
+    createVolume(id: string, sizeGiB: number, opts: CreateVolumeOptions = {}) {
+      return meta.run(async () => {
+        const action = `creating volume "${id}"`;
+        checkSize(action, sizeGiB);
+        checkId("volume", id);
+        const want = sizeGiB * GiB;
+        const all = await rows(action);
+        const existing = findLv(all, "volume", id);
+        if (opts.fromImage !== undefined) {
+          const image = must(all, "image", opts.fromImage, action);
+          if (want < image.sizeBytes) throw new InvalidSizeError(`${action}: ${sizeGiB} GiB is smaller than image "${opts.fromImage}" (${image.sizeBytes} bytes)`);
+          if (existing && existing.sizeBytes >= want) return infoOf(existing);
+          return cloneLv(image, "volume", id, want, action);
+        }
+        if (existing) {
+          if (existing.sizeBytes < want) await cli.lvextend(r, vg, existing.name, want).catch((c) => fail(action, c));
+          return { ...infoOf(existing), sizeBytes: Math.max(want, existing.sizeBytes) };
+        }
+        try {
+          await cli.lvcreateThin(r, vg, pool, lvName("volume", id), want);
+        } catch (cause) {
+          if (!cli.alreadyExists(cause)) fail(action, cause);
+        }
+        return { id, kind: "volume", sizeBytes: want, path: devPath(vg, lvName("volume", id)) };
+      });
+    },
+
+    importImage(imageId: string, sourcePath: string, opts: ImportImageOptions = {}) {
+      try {
+        checkId("image", imageId);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      let p = importing.get(imageId);
+      if (!p) {
+        p = importOnce(imageId, sourcePath, opts.format).finally(() => importing.delete(imageId));
+        importing.set(imageId, p);
+      }
+      return p;
+    },
+
+    resize(id: string, sizeGiB: number) {
+      return meta.run(async () => {
+        const action = `resizing volume "${id}"`;
+        checkSize(action, sizeGiB);
+        const row = must(await rows(action), "volume", id, action);
+        const want = sizeGiB * GiB;
+        if (want < row.sizeBytes) throw new InvalidSizeError(`${action}: ${sizeGiB} GiB is smaller than the current ${row.sizeBytes} bytes`);
+        if (want > row.sizeBytes) await cli.lvextend(r, vg, row.name, want).catch((c) => fail(action, c));
+        return { ...infoOf(row), sizeBytes: want };
+      });
+    },
+
+    snapshot(volumeId: string, snapshotId: string) {
+      return meta.run(async () => {
+        const action = `snapshotting volume "${volumeId}" as "${snapshotId}"`;
+        checkId("snapshot", snapshotId);
+        const all = await rows(action);
+        const existing = findLv(all, "snapshot", snapshotId);
+        if (existing) return infoOf(existing);
+        return cloneLv(must(all, "volume", volumeId, action), "snapshot", snapshotId, 0, action);
+      });
+    },
+
+    cloneFromSnapshot(snapshotId: string, volumeId: string, sizeGiB?: number) {
+      return meta.run(async () => {
+        const action = `creating volume "${volumeId}" from snapshot "${snapshotId}"`;
+        checkId("volume", volumeId);
+        const all = await rows(action);
+        const snap = must(all, "snapshot", snapshotId, action);
+        const want = sizeGiB === undefined ? snap.sizeBytes : checkSize(action, sizeGiB) * GiB;
+        if (want < snap.sizeBytes) throw new InvalidSizeError(`${action}: ${sizeGiB} GiB is smaller than the snapshot (${snap.sizeBytes} bytes)`);
+        const existing = findLv(all, "volume", volumeId);
         if (existing && existing.sizeBytes >= want) return infoOf(existing);
-        return cloneLv(image, "volume", id, want, action);
-      }
-      if (existing) {
-        if (existing.sizeBytes < want) await cli.lvextend(r, vg, existing.name, want).catch((c) => fail(action, c));
-        return { ...infoOf(existing), sizeBytes: Math.max(want, existing.sizeBytes) };
-      }
-      try {
-        await cli.lvcreateThin(r, vg, pool, lvName("volume", id), want);
-      } catch (cause) {
-        if (!cli.alreadyExists(cause)) fail(action, cause);
-      }
-      return { id, kind: "volume", sizeBytes: want, path: devPath(vg, lvName("volume", id)) };
-    },
-
-    async importImage(imageId: string, sourcePath: string) {
-      const action = `importing image "${imageId}"`;
-      const all = await rows(action);
-      const done = findLv(all, "image", imageId);
-      if (done) return infoOf(done);
-      const partial = partialImageLv(imageId);
-      try {
-        const { stdout } = await r.run("qemu-img", ["info", "--output=json", sourcePath], { timeoutMs: 60_000 });
-        const { "virtual-size": size, format } = JSON.parse(stdout) as { "virtual-size": number; format: string };
-        // A leftover from a crashed import has unknown content: start over.
-        if (all.some((x) => x.name === partial)) await cli.lvremove(r, vg, [partial]);
-        await cli.lvcreateThin(r, vg, pool, partial, size);
-        // A new thin LV reads zeros, so only the image's data needs writing.
-        await r.run("qemu-img", ["convert", "-n", "--target-is-zero", "-f", format, "-O", "raw", sourcePath, devPath(vg, partial)], { timeoutMs: importTimeoutMs });
-        await cli.lvrename(r, vg, partial, lvName("image", imageId));
-      } catch (cause) {
-        fail(action, cause);
-      }
-      return infoOf(must(await rows(action), "image", imageId, action));
-    },
-
-    async resize(id: string, sizeGiB: number) {
-      const action = `resizing volume "${id}"`;
-      checkSize(action, sizeGiB);
-      const row = must(await rows(action), "volume", id, action);
-      const want = sizeGiB * GiB;
-      if (want < row.sizeBytes) throw new InvalidSizeError(`${action}: ${sizeGiB} GiB is smaller than the current ${row.sizeBytes} bytes`);
-      if (want > row.sizeBytes) await cli.lvextend(r, vg, row.name, want).catch((c) => fail(action, c));
-      return { ...infoOf(row), sizeBytes: want };
-    },
-
-    async snapshot(volumeId: string, snapshotId: string) {
-      const action = `snapshotting volume "${volumeId}" as "${snapshotId}"`;
-      checkId("snapshot", snapshotId);
-      const all = await rows(action);
-      const existing = findLv(all, "snapshot", snapshotId);
-      if (existing) return infoOf(existing);
-      return cloneLv(must(all, "volume", volumeId, action), "snapshot", snapshotId, 0, action);
-    },
-
-    async cloneFromSnapshot(snapshotId: string, volumeId: string, sizeGiB?: number) {
-      const action = `creating volume "${volumeId}" from snapshot "${snapshotId}"`;
-      checkId("volume", volumeId);
-      const all = await rows(action);
-      const snap = must(all, "snapshot", snapshotId, action);
-      const want = sizeGiB === undefined ? snap.sizeBytes : checkSize(action, sizeGiB) * GiB;
-      if (want < snap.sizeBytes) throw new InvalidSizeError(`${action}: ${sizeGiB} GiB is smaller than the snapshot (${snap.sizeBytes} bytes)`);
-      const existing = findLv(all, "volume", volumeId);
-      if (existing && existing.sizeBytes >= want) return infoOf(existing);
-      return cloneLv(snap, "volume", volumeId, want, action);
+        return cloneLv(snap, "volume", volumeId, want, action);
+      });
     },
 
     delete: (id: string) => remove("volume", id),

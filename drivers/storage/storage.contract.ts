@@ -54,7 +54,7 @@ export function storageContract(name: string, setup: () => Promise<StorageHarnes
     });
 
     it("imports an image once; a volume cloned from it reads the image's data", async () => {
-      const img = await d.importImage("img1", source);
+      const img = await d.importImage("img1", source, { format: "qcow2" });
       expect(img).toMatchObject({ id: "img1", kind: "image", sizeBytes: 64 * MiB });
       expect(await d.importImage("img1", source)).toMatchObject({ id: "img1", sizeBytes: 64 * MiB });
       const v = await d.createVolume("vol1", 1, { fromImage: "img1" });
@@ -101,6 +101,18 @@ export function storageContract(name: string, setup: () => Promise<StorageHarnes
       await expect(d.createVolume("bad/id", 1)).rejects.toThrow(TypeError);
       expect((await d.list()).find((v) => v.id === "vol1")?.sizeBytes).toBe(3 * GiB);
       await io("vol1", "read", 0xb2, 0); // data survives the resize
+    });
+
+    it("concurrent calls for the same object converge on one object", async () => {
+      const [a, b] = await Promise.all([
+        d.importImage("img2", source), d.importImage("img2", source),
+        d.createVolume("volc", 1), d.createVolume("volc", 1),
+      ]);
+      expect(a).toEqual(b);
+      const ids = (await d.list()).map((v) => `${v.kind}:${v.id}`);
+      expect(ids.filter((x) => x === "image:img2" || x === "volume:volc").sort()).toEqual(["image:img2", "volume:volc"]);
+      await Promise.all([d.delete("volc"), d.deleteImage("img2"), d.delete("volc")]);
+      expect((await d.list()).map((v) => v.id)).not.toContain("img2");
     });
 
     it("an image or snapshot with clones cannot be deleted; deletes are idempotent", async () => {
