@@ -49,6 +49,15 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
+describe("the LVM test guest", () => {
+  it("runs commands on the Debian guest kernel, with device-mapper, and its disks", async () => {
+    expect(guest.bootMs).toBeLessThan(60_000);
+    const { stdout } = await guest.runner.run("sh", ["-c", "uname -r; test -e /dev/mapper/control && echo dm; ls /dev/vda"]);
+    expect(stdout).toBe(`${(await lvmGuestKernel(CACHE, host)).kver}\ndm\n/dev/vda\n`);
+    expect(guest.devices).toEqual(["/dev/vda"]);
+  });
+});
+
 storageContract("lvm (thin pool, real lvm2 in a guest)", async () => ({
   driver: lvmStorage({ vg: VG, runner: guest.runner }),
   runner: guest.runner,
