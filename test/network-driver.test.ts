@@ -128,6 +128,17 @@ describe("bridge+VXLAN network driver across two namespace hosts", () => {
     expect([await snapshot(lab.hosts[0]), await snapshot(lab.hosts[1])]).toEqual(before);
   });
 
+  it("concurrent calls for the same objects are serialised and converge", async () => {
+    const spec = { networkId: "net-d", vni: 4343, underlayDev: "psu1", localIp: "10.200.0.1" };
+    const port = { portId: "port-d", networkId: "net-d", mac: "52:54:00:dd:00:0d", tapName: "pstap-d" };
+    const r = await Promise.all([drv[0].ensureNetwork(spec), drv[0].ensureNetwork(spec), drv[0].ensurePort(port), drv[0].ensurePort(port), drv[0].syncFdb("net-d", ["10.200.0.2"])]);
+    expect(r[0]).toEqual(r[1]);
+    expect((await link(lab.hosts[0], "pstap-d"))?.master).toBe("psbr-4343");
+    await Promise.all([drv[0].deletePort("port-d"), drv[0].deleteNetwork("net-d"), drv[0].deleteNetwork("net-d")]);
+    expect(await link(lab.hosts[0], "psbr-4343")).toBeUndefined();
+    expect(await link(lab.hosts[0], "pstap-d")).toBeUndefined();
+  });
+
   it("fixes devices in the wrong state (detached, down, wrong MTU, re-created with learning)", async () => {
     const h1 = lab.hosts[0];
     const before = await snapshot(h1);

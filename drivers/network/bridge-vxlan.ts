@@ -289,5 +289,25 @@ export function bridgeVxlanDriver(opts: BridgeVxlanOptions): NetworkDriver {
     if (br) await dhcp.stop(br.ifname);
   }
 
-  return { ensureNetwork, deleteNetwork, ensurePort, deletePort, syncFdb, ensureDhcp, stopDhcp, listNetworks, listPorts, teardown };
+  // One change at a time on this host: every call is check-then-act over shared devices.
+  let tail: Promise<unknown> = Promise.resolve();
+  const serial =
+    <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+    (...a: A): Promise<R> => {
+      const next = tail.then(() => fn(...a));
+      tail = next.catch(() => undefined);
+      return next;
+    };
+  return {
+    ensureNetwork: serial(ensureNetwork),
+    deleteNetwork: serial(deleteNetwork),
+    ensurePort: serial(ensurePort),
+    deletePort: serial(deletePort),
+    syncFdb: serial(syncFdb),
+    ensureDhcp: serial(ensureDhcp),
+    stopDhcp: serial(stopDhcp),
+    listNetworks: serial(listNetworks),
+    listPorts: serial(listPorts),
+    teardown: serial(teardown),
+  };
 }
