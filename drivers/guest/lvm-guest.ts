@@ -74,15 +74,20 @@ export async function startLvmGuest(opts: LvmGuestOptions): Promise<LvmGuest> {
   }
   args.push("-append", cmdline.join(" "));
 
+  const readConsole = () => readFile(consoleLog, "utf8").catch(() => "");
   const started = Date.now();
   const qemu: ChildProcess = spawn("qemu-system-x86_64", args, { stdio: ["pipe", "pipe", "pipe"] });
   let qemuStderr = "";
   qemu.stderr!.on("data", (b: Buffer) => (qemuStderr = (qemuStderr + b.toString()).slice(-4000)));
   const runner = guestRunner({ input: qemu.stdout!, output: qemu.stdin! });
   const exited = new Promise<void>((res) => qemu.once("exit", () => res()));
-  qemu.once("exit", (code, signal) => runner.close(`the LVM guest's QEMU exited (${signal ?? code}): ${qemuStderr.trim()}`));
+  qemu.once("exit", (code, signal) => {
+    void readConsole().then((log) => {
+      const tail = log.trim().split("\n").slice(-10).join("\n");
+      runner.close(`the LVM guest's QEMU exited (${signal ?? code}): ${qemuStderr.trim()}\nconsole:\n${tail}`);
+    });
+  });
   qemu.stdin!.on("error", () => {}); // EPIPE after QEMU exits surfaces through the exit handler
-  const readConsole = () => readFile(consoleLog, "utf8").catch(() => "");
 
   const stop = async () => {
     runner.close("the LVM guest was stopped");

@@ -51,5 +51,6 @@ describe("lvm CLI parsing", () => {
     expect(alreadyExists({ stderr: '  Logical Volume "ps-vol-a" already exists in volume group "vg0"' })).toBe(true);
     expect(notFound({ stderr: '  Failed to find logical volume "vg0/ps-vol-a"' })).toBe(true);
     expect(notFound({ stderr: "  Insufficient free space" })).toBe(false);
+    expect(notFound({ stderr: '  Volume group "vg9" not found' })).toBe(false);
   });
 });
