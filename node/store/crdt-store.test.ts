@@ -57,6 +57,8 @@ describe("CrdtStore local writes", () => {
     await expect(s.put("server", "a", { id: "x" })).rejects.toMatchObject({ code: "INVALID_RECORD" });
     await expect(s.put("ser/ver", "a", { n: 1 })).rejects.toMatchObject({ code: "INVALID_RECORD" });
     await expect(s.put("server", "", { n: 1 })).rejects.toMatchObject({ code: "INVALID_RECORD" });
+    await expect(s.put("server", "a", {})).rejects.toMatchObject({ code: "INVALID_RECORD" });
+    expect(s.get("server", "a")).toBeUndefined();
     expect(s.seq).toBe(0);
   });
 

@@ -157,6 +157,8 @@ class LevelCrdtStore implements CrdtStore {
     this.checkRunning();
     checkKind(kind);
     checkId(kind, id);
+    // A write without fields would carry no stamp: peers could not apply it, and replicas would differ.
+    if (Object.keys(fields).length === 0) throw new InvalidRecordError(`${kind} "${id}": a write needs at least one field`);
     for (const name of Object.keys(fields)) {
       if (RESERVED_FIELDS.has(name)) throw new InvalidRecordError(`${kind} "${id}": field name "${name}" is reserved`);
     }
