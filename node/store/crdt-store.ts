@@ -8,20 +8,21 @@ import { ClockDriftError } from "../../protocol/errors.ts";
 import {
   canPurge,
   emptyRecord,
+  isLive,
   mergeInto,
   RESERVED_FIELDS,
   setFields,
   removeRecord,
-  toRecord,
   versionOf,
   type CatalogRecord,
   type PurgeContext,
   type RecordDelta,
   type RecordState,
 } from "../../protocol/crdt/lww-map.ts";
-import { bucketOf, DEFAULT_BUCKETS, emptyKindDigest, recordHash, type KindDigest, type StoreDigest } from "./digest.ts";
+import { DEFAULT_BUCKETS, type StoreDigest } from "./digest.ts";
 import { InvalidRecordError, StoreClosedError } from "./errors.ts";
 import { GroupCommit } from "./group-commit.ts";
+import { RecordIndex } from "./record-index.ts";
 import type { KvOp, KvStore } from "./kv.ts";
 import { checkId, checkKind, isRecordDelta, LOG_PREFIX, logKey, pack, RECORD_PREFIX, recordKey, SEQ_KEY, unpack, type LogEntry } from "./layout.ts";
 
@@ -82,20 +83,6 @@ export interface CrdtStoreComponents {
   kv: KvStore;
 }
 
-interface Entry {
-  state: RecordState;
-  bucket: number;
-  hash: number;
-  /** Cached frozen record; null = not computed yet. */
-  record: CatalogRecord | undefined | null;
-}
-
-interface KindIndex {
-  byId: Map<string, Entry>;
-  buckets: Array<Set<string>>;
-  digest: KindDigest;
-}
-
 export function crdtStore(init: CrdtStoreInit): (c: CrdtStoreComponents) => CrdtStore {
   return (c) => new LevelCrdtStore(init, c);
 }
@@ -111,9 +98,8 @@ class LevelCrdtStore implements CrdtStore {
   readonly hlc: Hlc;
   private readonly kv: KvStore;
   private readonly clock: Clock;
-  private readonly buckets: number;
   private readonly commit: GroupCommit;
-  private readonly kinds = new Map<string, KindIndex>();
+  private readonly memory: RecordIndex;
   private readonly listeners = new Set<(change: StoreChange) => void>();
   private lastSeq = 0;
   private rejected = 0;
@@ -123,7 +109,7 @@ class LevelCrdtStore implements CrdtStore {
   constructor(init: CrdtStoreInit, c: CrdtStoreComponents) {
     this.kv = c.kv;
     this.clock = c.clock;
-    this.buckets = init.buckets ?? DEFAULT_BUCKETS;
+    this.memory = new RecordIndex(init.buckets ?? DEFAULT_BUCKETS);
     // After a restart the HLC must run ahead of every stamp already stored, even if the wall clock
     // stepped back further than the drift limit: its wall time never reads below that floor.
     const floored: Clock = { ...c.clock, now: () => Math.max(c.clock.now(), this.wallFloor) };
@@ -136,10 +122,10 @@ class LevelCrdtStore implements CrdtStore {
   }
 
   async start(): Promise<void> {
-    this.kinds.clear();
+    this.memory.clear();
     for await (const [, bytes] of this.kv.iterate({ prefix: RECORD_PREFIX })) {
       const state = unpack<RecordState>(bytes);
-      this.index(state);
+      this.memory.set(state);
       const v = versionOf(state);
       if (v && v.wallMs >= this.wallFloor) this.wallFloor = v.wallMs + 1;
     }
@@ -175,23 +161,17 @@ class LevelCrdtStore implements CrdtStore {
   }
 
   get(kind: string, id: string): CatalogRecord | undefined {
-    const e = this.kinds.get(kind)?.byId.get(id);
-    return e ? this.recordOf(e) : undefined;
+    return this.memory.record(kind, id);
   }
 
   list(kind: string, filter?: (r: CatalogRecord) => boolean): CatalogRecord[] {
     const out: CatalogRecord[] = [];
-    const k = this.kinds.get(kind);
-    if (!k) return out;
-    for (const e of k.byId.values()) {
-      const r = this.recordOf(e);
-      if (r && (!filter || filter(r))) out.push(r);
-    }
+    for (const r of this.memory.records(kind)) if (!filter || filter(r)) out.push(r);
     return out;
   }
 
   stateOf(kind: string, id: string): RecordState | undefined {
-    return this.kinds.get(kind)?.byId.get(id)?.state;
+    return this.memory.state(kind, id);
   }
 
   async applyRemote(deltas: readonly RecordDelta[]): Promise<number> {
@@ -215,9 +195,9 @@ class LevelCrdtStore implements CrdtStore {
       const current = this.stateOf(delta.kind, delta.id) ?? emptyRecord(delta.kind, delta.id);
       const next: RecordState = { ...current, fields: { ...current.fields } };
       if (!mergeInto(next, delta)) continue;
-      const e = this.index(next);
+      const record = this.memory.set(next);
       ops.push({ type: "put", key: recordKey(next.kind, next.id), value: pack(next) });
-      changes.push({ delta, record: this.recordOf(e), local: false });
+      changes.push({ delta, record, local: false });
     }
     if (ops.length === 0) return 0;
     await this.commit.submit(ops, true);
@@ -231,15 +211,11 @@ class LevelCrdtStore implements CrdtStore {
   }
 
   digest(): StoreDigest {
-    const kinds: Record<string, { hash: number[]; count: number[] }> = {};
-    for (const [kind, k] of this.kinds) kinds[kind] = { hash: [...k.digest.hash], count: [...k.digest.count] };
-    return { buckets: this.buckets, kinds };
+    return this.memory.digest();
   }
 
   statesIn(kind: string, bucket: number): RecordState[] {
-    const k = this.kinds.get(kind);
-    if (!k || bucket < 0 || bucket >= this.buckets) return [];
-    return [...k.buckets[bucket]].map((id) => k.byId.get(id)!.state);
+    return this.memory.statesIn(kind, bucket);
   }
 
   async logSince(afterSeq: number, limit?: number): Promise<LogEntry[]> {
@@ -259,12 +235,10 @@ class LevelCrdtStore implements CrdtStore {
     this.checkRunning();
     const full: PurgeContext = { ...ctx, nowMs: this.clock.now() };
     const ops: KvOp[] = [];
-    for (const k of this.kinds.values()) {
-      for (const e of [...k.byId.values()]) {
-        if (!canPurge(e.state, full)) continue;
-        this.unindex(k, e);
-        ops.push({ type: "del", key: recordKey(e.state.kind, e.state.id) });
-      }
+    for (const state of [...this.memory.states()]) {
+      if (!canPurge(state, full)) continue;
+      this.memory.delete(state.kind, state.id);
+      ops.push({ type: "del", key: recordKey(state.kind, state.id) });
     }
     if (ops.length > 0) await this.commit.submit(ops, true);
     return ops.length;
@@ -273,9 +247,9 @@ class LevelCrdtStore implements CrdtStore {
   stats(): StoreStats {
     let records = 0;
     let live = 0;
-    for (const k of this.kinds.values()) {
-      records += k.byId.size;
-      for (const e of k.byId.values()) if (this.recordOf(e)) live++;
+    for (const state of this.memory.states()) {
+      records++;
+      if (isLive(state)) live++;
     }
     return { records, live, seq: this.lastSeq, batches: this.commit.batches, rejected: this.rejected };
   }
@@ -283,7 +257,7 @@ class LevelCrdtStore implements CrdtStore {
   // Memory first (so the next write on the record builds on this one), disk through group commit,
   // then the announcement: peers must never hear of a write this node could lose in a crash.
   private async writeLocal(state: RecordState, delta: RecordDelta): Promise<RecordDelta> {
-    const e = this.index(state);
+    const record = this.memory.set(state);
     const seq = ++this.lastSeq;
     const entry: LogEntry = { seq, delta };
     await this.commit.submit(
@@ -294,7 +268,7 @@ class LevelCrdtStore implements CrdtStore {
       ],
       true,
     );
-    this.emit([{ delta, record: this.recordOf(e), local: true }]);
+    this.emit([{ delta, record, local: true }]);
     return delta;
   }
 
@@ -308,42 +282,6 @@ class LevelCrdtStore implements CrdtStore {
         }
       }
     }
-  }
-
-  private index(state: RecordState): Entry {
-    let k = this.kinds.get(state.kind);
-    if (!k) {
-      k = { byId: new Map(), buckets: Array.from({ length: this.buckets }, () => new Set<string>()), digest: emptyKindDigest(this.buckets) };
-      this.kinds.set(state.kind, k);
-    }
-    const old = k.byId.get(state.id);
-    const hash = recordHash(state);
-    const bucket = old ? old.bucket : bucketOf(state.id, this.buckets);
-    if (old) {
-      k.digest.hash[bucket] = (k.digest.hash[bucket] ^ old.hash ^ hash) >>> 0;
-    } else {
-      k.digest.hash[bucket] = (k.digest.hash[bucket] ^ hash) >>> 0;
-      k.digest.count[bucket]++;
-      k.buckets[bucket].add(state.id);
-    }
-    const e: Entry = { state, bucket, hash, record: null };
-    k.byId.set(state.id, e);
-    return e;
-  }
-
-  private unindex(k: KindIndex, e: Entry): void {
-    k.byId.delete(e.state.id);
-    k.buckets[e.bucket].delete(e.state.id);
-    k.digest.hash[e.bucket] = (k.digest.hash[e.bucket] ^ e.hash) >>> 0;
-    k.digest.count[e.bucket]--;
-  }
-
-  private recordOf(e: Entry): CatalogRecord | undefined {
-    if (e.record === null) {
-      const r = toRecord(e.state);
-      e.record = r ? Object.freeze(r) : undefined;
-    }
-    return e.record;
   }
 
   private checkRunning(): void {
