@@ -25,6 +25,9 @@ const CACHE = join(tmpdir(), "pslvm-cache");
 let guest: LvmGuest;
 let workDir: string;
 let t0 = 0;
+/** Guest command durations by command name, for the figures printed at the end. */
+const timings = new Map<string, number[]>();
+let timed: CommandRunner;
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), "pslvm-test-"));
@@ -35,15 +38,29 @@ beforeAll(async () => {
     shares: [workDir],
     host,
   });
+  timed = {
+    run: async (cmd, args, opts) => {
+      const start = Date.now();
+      try {
+        return await guest.runner.run(cmd, args, opts);
+      } finally {
+        timings.set(cmd, [...(timings.get(cmd) ?? []), Date.now() - start]);
+      }
+    },
+  };
   t0 = Date.now();
-  await lvm.pvcreate(guest.runner, guest.devices);
-  await lvm.vgcreate(guest.runner, VG, guest.devices);
+  await lvm.pvcreate(timed, guest.devices);
+  await lvm.vgcreate(timed, VG, guest.devices);
 });
 
 afterAll(async () => {
   if (guest) {
     const n = guest.runner.count;
     console.log(`lvm guest: boot ${guest.bootMs} ms; ${n} commands in ${Date.now() - t0} ms (${Math.round((Date.now() - t0) / n)} ms each)`);
+    for (const [cmd, ms] of [...timings].sort()) {
+      const s = [...ms].sort((a, b) => a - b);
+      console.log(`  ${cmd.padEnd(10)} n=${String(s.length).padStart(3)} median ${s[Math.floor(s.length / 2)]} ms  max ${s[s.length - 1]} ms`);
+    }
     await guest.stop();
   }
   if (workDir) await rm(workDir, { recursive: true, force: true });
@@ -59,15 +76,15 @@ describe("the LVM test guest", () => {
 });
 
 storageContract("lvm (thin pool, real lvm2 in a guest)", async () => ({
-  driver: lvmStorage({ vg: VG, runner: guest.runner }),
-  runner: guest.runner,
+  driver: lvmStorage({ vg: VG, runner: timed }),
+  runner: timed,
   hostRunner: host,
   workDir,
 }));
 
 describe("lvm driver: a retry after a crash converges", () => {
-  const d = () => lvmStorage({ vg: VG, runner: guest.runner });
-  const io = (path: string, cmd: string) => guest.runner.run("qemu-io", ["-f", "raw", "-c", cmd, path]);
+  const d = () => lvmStorage({ vg: VG, runner: timed });
+  const io = (path: string, cmd: string) => timed.run("qemu-io", ["-f", "raw", "-c", cmd, path]);
   let source: string;
 
   beforeAll(async () => {
@@ -79,28 +96,28 @@ describe("lvm driver: a retry after a crash converges", () => {
 
   it("an import that died mid-copy is redone from scratch, not reused", async () => {
     // The crashed import left a partial LV holding other data where the image has zeros.
-    await lvm.lvcreateThin(guest.runner, VG, "peerstack-pool", "ps-part-img-img7", 8 * MiB);
+    await lvm.lvcreateThin(timed, VG, "peerstack-pool", "ps-part-img-img7", 8 * MiB);
     await io(`/dev/${VG}/ps-part-img-img7`, `write -P 0xee ${MiB} ${MiB}`);
     expect(await d().importImage("img7", source)).toMatchObject({ id: "img7", kind: "image", sizeBytes: 8 * MiB });
     const v = await d().createVolume("vol7", 1, { fromImage: "img7" });
     await io(v.path, `read -P 0x5a 0 ${MiB}`);
     await io(v.path, `read -P 0 ${MiB} ${MiB}`);
-    expect((await lvm.lvs(guest.runner, VG)).map((r) => r.name)).not.toContain("ps-part-img-img7");
+    expect((await lvm.lvs(timed, VG)).map((r) => r.name)).not.toContain("ps-part-img-img7");
   });
 
   it("a clone made but not yet grown is grown by the retry", async () => {
-    await lvm.lvcreateThinSnapshot(guest.runner, VG, "ps-img-img7", "ps-vol-vol8");
+    await lvm.lvcreateThinSnapshot(timed, VG, "ps-img-img7", "ps-vol-vol8");
     expect((await d().list()).find((v) => v.id === "vol8")?.sizeBytes).toBe(8 * MiB);
     expect(await d().createVolume("vol8", 1, { fromImage: "img7" })).toMatchObject({ id: "vol8", sizeBytes: GiB });
     expect((await d().list()).find((v) => v.id === "vol8")?.sizeBytes).toBe(GiB);
   });
 
   it("LVs that are not peerstack's are neither listed nor touched", async () => {
-    await lvm.lvcreateThin(guest.runner, VG, "peerstack-pool", "operator-lv", 4 * MiB);
+    await lvm.lvcreateThin(timed, VG, "peerstack-pool", "operator-lv", 4 * MiB);
     expect((await d().list()).map((v) => `${v.kind}:${v.id}`)).toEqual(["image:img7", "volume:vol7", "volume:vol8"]);
     for (const id of ["vol7", "vol8"]) await d().delete(id);
     await d().deleteImage("img7");
     expect(await d().list()).toEqual([]);
-    expect((await lvm.lvs(guest.runner, VG)).map((r) => r.name).sort()).toEqual(["operator-lv", "peerstack-pool"]);
+    expect((await lvm.lvs(timed, VG)).map((r) => r.name).sort()).toEqual(["operator-lv", "peerstack-pool"]);
   });
 });
