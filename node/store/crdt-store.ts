@@ -28,6 +28,7 @@ import { checkId, checkKind, isRecordDelta, LOG_PREFIX, logKey, pack, RECORD_PRE
 
 export type { CatalogRecord, RecordDelta, RecordState } from "../../protocol/crdt/lww-map.ts";
 export type { StoreDigest } from "./digest.ts";
+export type { LogEntry } from "./layout.ts";
 
 export interface StoreChange {
   delta: RecordDelta;
@@ -225,6 +226,7 @@ class LevelCrdtStore implements CrdtStore {
   }
 
   async trimLog(throughSeq: number): Promise<number> {
+    this.checkRunning();
     const ops: KvOp[] = [];
     for await (const [key] of this.kv.iterate({ prefix: LOG_PREFIX, lt: logKey(throughSeq + 1) })) ops.push({ type: "del", key });
     if (ops.length > 0) await this.commit.submit(ops, false);
