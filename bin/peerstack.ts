@@ -9,6 +9,8 @@ interface Command {
 const commands: Record<string, Command> = {
   test: { summary: "run the whole suite: typecheck, lint, tests", load: () => import("./commands/test.ts") },
   bench: { summary: "run a benchmark: bench <name> (see bench/)", load: () => import("./commands/bench.ts") },
+  node: { summary: "run one agent (node --help); node remove <id> forgets a dead node", load: () => import("./commands/node.ts") },
+  cluster: { summary: "cluster init: create a cluster key and a first node config", load: () => import("./commands/cluster.ts") },
 };
 
 function usage(): string {

@@ -1,0 +1,52 @@
+// `peerstack node [flags]` runs one agent; `peerstack node remove <id> [--http host:port]` forgets a
+// dead node through a running agent's native route.
+import { hostname } from "node:os";
+import { env, stderr } from "node:process";
+import { pino } from "pino";
+import { loadConfig } from "../../node/config.ts";
+import { startAgent } from "../../node/main/agent.ts";
+
+const USAGE = `usage: peerstack node [--config FILE] [--data-dir DIR] [--listen MULTIADDR]... [--http HOST:PORT]
+                      [--join MULTIADDR]... [--cluster-key FILE] [--name NAME] [--az AZ] [--acks N]
+       peerstack node remove <node-id> [--http HOST:PORT]
+env: PEERSTACK_CONFIG, PEERSTACK_DATA_DIR, PEERSTACK_LISTEN, PEERSTACK_HTTP, PEERSTACK_JOIN, PEERSTACK_CLUSTER_KEY,
+     PEERSTACK_NAME, PEERSTACK_AZ, PEERSTACK_WRITE_ACKS, PEERSTACK_LOG_LEVEL
+`;
+
+export async function run(args: string[]): Promise<number> {
+  if (args[0] === "--help" || args[0] === "-h") {
+    stderr.write(USAGE);
+    return 0;
+  }
+  const { config, rest } = loadConfig(args[0] === "remove" ? args.slice(1) : args, env, hostname());
+  if (args[0] === "remove") {
+    const id = rest[0];
+    if (!id) {
+      stderr.write(USAGE);
+      return 2;
+    }
+    const res = await fetch(`http://${config.http}/mesh/nodes/${encodeURIComponent(id)}`, { method: "DELETE" });
+    const body = await res.text();
+    (res.ok ? process.stdout : stderr).write(`${body}\n`);
+    return res.ok ? 0 : 1;
+  }
+  if (rest.length > 0) {
+    stderr.write(`peerstack node: unknown arguments: ${rest.join(" ")}\n${USAGE}`);
+    return 2;
+  }
+  const log = pino({ level: config.logLevel, base: { name: config.name } });
+  const agent = await startAgent(config, log);
+  stderr.write(`peerstack node ${agent.id} (${config.name})\n  http: ${agent.httpUrl}  (try ${agent.httpUrl}/mesh)\n  p2p:  ${agent.p2p.join(" ")}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log.info({ signal: sig }, "stopping");
+      agent.stop().then(resolve, (err: unknown) => {
+        log.error({ err: String(err) }, "stop failed");
+        resolve();
+      });
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  return 0;
+}

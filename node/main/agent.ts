@@ -1,0 +1,82 @@
+// Process wiring of one agent: identity and cluster key, LevelDB + CRDT store, libp2p host and
+// transport, replicator, membership, write acks, HTTP. Logic lives in node/mesh; this file only binds.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { publicKeyToProtobuf } from "@libp2p/crypto/keys";
+import type { Logger } from "pino";
+import { createHost } from "../adapters/libp2p-host.ts";
+import { Libp2pTransport } from "../adapters/libp2p-transport.ts";
+import type { NodeConfig } from "../config.ts";
+import { writeAcks } from "../mesh/acks.ts";
+import { CAPACITY_TOPIC, membership } from "../mesh/membership.ts";
+import { CATALOG_TOPIC, replicator } from "../mesh/replicator.ts";
+import { systemClock, systemRandom } from "../runtime/system.ts";
+import { openCrdtStore } from "../store/crdt-store.ts";
+import { LevelKv } from "../store/level-kv.ts";
+import { buildHttp } from "./http.ts";
+import { loadClusterKey, loadOrCreateIdentity } from "./identity.ts";
+import { meshMetrics } from "./metrics.ts";
+
+export interface RunningAgent {
+  id: string;
+  httpUrl: string;
+  p2p: string[];
+  stop(): Promise<void>;
+}
+
+export async function startAgent(config: NodeConfig, log: Logger): Promise<RunningAgent> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const identity = await loadOrCreateIdentity(join(config.dataDir, "identity.key"));
+  const cluster = loadClusterKey(config.clusterKey, true);
+  if (cluster.created) log.info({ file: config.clusterKey }, "created a new cluster key (copy it to every node of this cluster)");
+  const kv = await LevelKv.open(join(config.dataDir, "catalog"));
+  const host = await createHost({ privateKey: identity.key, clusterKey: cluster.key, listen: config.listen, topics: [CATALOG_TOPIC, CAPACITY_TOPIC] });
+  const id = host.peerId.toString();
+  const store = await openCrdtStore({ node: id }, { clock: systemClock, kv });
+  const transport = new Libp2pTransport(host);
+  const mlog = log.child({ component: "mesh" });
+  const rep = replicator({ antiEntropyMs: config.antiEntropyMs })({ clock: systemClock, random: systemRandom.fork("anti-entropy"), transport, store, log: mlog });
+  const acks = writeAcks({ acks: config.writeAcks })({ transport, store });
+  await host.start();
+  const addresses = () => host.getMultiaddrs().map((a) => a.toString());
+  const members = membership({
+    name: config.name,
+    az: config.az,
+    publicKey: Buffer.from(publicKeyToProtobuf(identity.key.publicKey)).toString("base64"),
+    addresses,
+    join: config.join,
+    advertMs: config.advertMs,
+  })({ clock: systemClock, transport, dialer: transport, store, log: mlog });
+  rep.start();
+  acks.start();
+  await members.start();
+  host.addEventListener("peer:connect", (e) => mlog.info({ peer: e.detail.toString() }, "peer connected"));
+  host.addEventListener("peer:disconnect", (e) => mlog.info({ peer: e.detail.toString() }, "peer disconnected"));
+
+  const { registry } = meshMetrics({ transport, replicator: rep, membership: members, acks });
+  const app = buildHttp({ self: id, name: config.name, az: config.az, addresses, store, transport, replicator: rep, membership: members, acks, registry, writeAcks: config.writeAcks, debugRoutes: config.debugRoutes });
+  const sep = config.http.lastIndexOf(":");
+  const httpHost = config.http.slice(0, sep).replace(/^\[|\]$/g, "");
+  await app.listen({ host: httpHost, port: Number(config.http.slice(sep + 1)) });
+  const bound = app.server.address();
+  const port = typeof bound === "object" && bound ? bound.port : Number(config.http.slice(sep + 1));
+  const httpUrl = `http://${httpHost.includes(":") ? `[${httpHost}]` : httpHost}:${port}`;
+  log.info({ node: id, name: config.name, http: httpUrl, p2p: addresses(), dataDir: config.dataDir, identityCreated: identity.created }, "listening");
+
+  let stopped = false;
+  return {
+    id,
+    httpUrl,
+    p2p: addresses(),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      members.stop();
+      rep.stop();
+      await app.close();
+      await host.stop();
+      await store.stop();
+      await kv.close();
+    },
+  };
+}

@@ -1,0 +1,109 @@
+// The agent's native HTTP routes until the API gateway arrives: /healthz, /mesh (peers, liveness,
+// catalog digest, lag), /mesh/records (an admin write path used by tests and `peerstack admin`),
+// DELETE /mesh/nodes/:id, /metrics, and with debugRoutes a raw gossip publisher for forged/skewed
+// message tests.
+import { createHash } from "node:crypto";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
+import { PeerstackError } from "../../protocol/errors.ts";
+import type { Libp2pTransport } from "../adapters/libp2p-transport.ts";
+import type { WriteAcks } from "../mesh/acks.ts";
+import type { Membership } from "../mesh/membership.ts";
+import type { Replicator } from "../mesh/replicator.ts";
+import { encode } from "../mesh/wire.ts";
+import type { CrdtStore, RecordDelta } from "../store/crdt-store.ts";
+import type { StoreDigest } from "../store/digest.ts";
+
+export interface HttpDeps {
+  self: string;
+  name: string;
+  az: string;
+  addresses: () => string[];
+  store: CrdtStore;
+  transport: Libp2pTransport;
+  replicator: Replicator;
+  membership: Membership;
+  acks: WriteAcks;
+  registry: Registry;
+  writeAcks: number;
+  debugRoutes: boolean;
+}
+
+export function digestHash(d: StoreDigest): string {
+  const kinds = Object.keys(d.kinds).sort();
+  const h = createHash("sha256");
+  for (const k of kinds) h.update(`${k}:${d.kinds[k].hash.join(",")}:${d.kinds[k].count.join(",")};`);
+  return h.digest("hex").slice(0, 16);
+}
+
+interface WriteBody {
+  writes: Array<{ kind: string; id: string; fields?: Record<string, unknown>; remove?: boolean }>;
+  acks?: number;
+}
+
+export function buildHttp(deps: HttpDeps): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
+  const { store } = deps;
+
+  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    const code = err instanceof PeerstackError ? err.code : undefined;
+    const status = code === "MEMBER_NOT_DEAD" ? 409 : code === "MEMBER_UNKNOWN" ? 404 : code ? 400 : (err.statusCode ?? 500);
+    void reply.status(status).send({ error: { code: code ?? "INTERNAL", message: err.message } });
+  });
+
+  app.get("/healthz", async () => ({ ok: true, node: deps.self, name: deps.name, peers: deps.transport.peers().length }));
+
+  app.get("/mesh", async () => {
+    const stats = store.stats();
+    const rep = deps.replicator.stats();
+    return {
+      node: deps.self,
+      name: deps.name,
+      az: deps.az,
+      addresses: deps.addresses(),
+      peers: deps.membership.view(),
+      connected: deps.transport.peers().length,
+      catalog: { digest: digestHash(store.digest()), records: stats.records, live: stats.live, seq: stats.seq },
+      lagMs: rep.lastLagMs,
+      replication: rep,
+    };
+  });
+
+  app.post<{ Body: WriteBody }>("/mesh/records", async (req, reply) => {
+    const { writes } = req.body;
+    if (!Array.isArray(writes) || writes.length === 0) return reply.status(400).send({ error: { code: "BAD_REQUEST", message: "body needs writes: [{kind, id, fields}]" } });
+    const deltas: RecordDelta[] = await Promise.all(writes.map((w) => (w.remove ? store.remove(w.kind, w.id) : store.put(w.kind, w.id, w.fields ?? {}))));
+    const acks = req.body.acks ?? deps.writeAcks;
+    const ack = await deps.acks.replicate(deltas, acks);
+    if (ack.alone) void reply.header("x-peerstack-alone", "true");
+    return { written: deltas.length, acks: ack };
+  });
+
+  app.get<{ Params: { kind: string; id: string } }>("/mesh/records/:kind/:id", async (req, reply) => {
+    const r = store.get(req.params.kind, req.params.id);
+    if (!r) return reply.status(404).send({ error: { code: "NOT_FOUND", message: `${req.params.kind} "${req.params.id}" not found` } });
+    return r;
+  });
+
+  app.get<{ Params: { kind: string } }>("/mesh/records/:kind", async (req) => ({ records: store.list(req.params.kind) }));
+
+  app.delete<{ Params: { id: string } }>("/mesh/nodes/:id", async (req) => {
+    await deps.membership.remove(req.params.id);
+    return { removed: req.params.id };
+  });
+
+  app.get("/metrics", async (_req, reply) => {
+    void reply.header("content-type", deps.registry.contentType);
+    return deps.registry.metrics();
+  });
+
+  if (deps.debugRoutes) {
+    // Publishes a hand-made envelope on a topic, e.g. deltas stamped by another node or a future version.
+    app.post<{ Body: { topic: string; type: string; body: unknown; v?: string; from?: string } }>("/mesh/debug/publish", async (req) => {
+      const b = req.body;
+      await deps.transport.publish(b.topic, encode(b.type, b.from ?? deps.self, b.body, undefined, b.v));
+      return { published: true };
+    });
+  }
+  return app;
+}
