@@ -8,20 +8,21 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bridgeVxlanDriver } from "../drivers/network/bridge-vxlan.ts";
 import { NetworkChangeError, NetworkNotFoundError } from "../drivers/network/errors.ts";
-import type { CommandRunner, NetworkDriver } from "../drivers/network/interface.ts";
+import type { NetworkDriver } from "../drivers/network/interface.ts";
+import { localRunner, type Runner } from "../drivers/run.ts";
 import { allocateVni } from "../protocol/vni.ts";
 import { startTapResponder } from "./helpers/netns-tap.ts";
-import { createLab, listNamespaces, nsCode, sh, testRunner, type Lab } from "./helpers/netns.ts";
+import { createLab, listNamespaces, nsCode, sh, type Lab } from "./helpers/netns.ts";
 
 const vniA = allocateVni("net-a", []);
 const vniB = allocateVni("net-b", [{ networkId: "net-a", vni: vniA }]);
 const MAC = { g1a: "52:54:00:aa:00:11", g2a: "52:54:00:aa:00:12", g2b: "52:54:00:bb:00:13", stranger: "52:54:00:cc:00:99" };
 
 /** A runner that records every command and can be told to fail one. */
-function recording(inner: CommandRunner) {
+function recording(inner: Runner) {
   const calls: string[] = [];
   let failOn: RegExp | undefined;
-  const runner: CommandRunner = {
+  const runner: Runner = {
     async run(cmd, args, opts) {
       const line = `${cmd} ${args.join(" ")}`;
       calls.push(line);
@@ -83,7 +84,7 @@ describe("bridge+VXLAN network driver across two namespace hosts", () => {
     dir = await mkdtemp(join(tmpdir(), "psnet-drv-"));
     lab = await createLab("drv");
     for (let i = 0; i < 2; i++) {
-      rec.push(recording(testRunner));
+      rec.push(recording(localRunner));
       drv.push(bridgeVxlanDriver({ runner: rec[i].runner, netns: lab.hosts[i], stateDir: join(dir, `h${i + 1}`) }));
     }
     g.g1a = await lab.addGuest({ name: "g1a", host: lab.hosts[0], hostIf: "psv-g1a", mac: MAC.g1a, cidr: "10.50.0.11/24", mtu: 1450 });

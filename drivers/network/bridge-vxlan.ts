@@ -5,15 +5,16 @@
 // so a restarted agent finds everything again. Every call is idempotent and converges.
 
 import { mkdir } from "node:fs/promises";
-import type { CommandRunner, DhcpSpec, NetworkDriver, NetworkSpec, NetworkState, PortSpec, PortState } from "./interface.ts";
+import type { Runner } from "../run.ts";
+import { Revert } from "../revert.ts";
+import type { DhcpSpec, NetworkDriver, NetworkSpec, NetworkState, PortSpec, PortState } from "./interface.ts";
 import { IpCli, type LinkInfo } from "./ip-cli.ts";
 import { NetworkChangeError, NetworkInvalidError, NetworkNameInUseError, NetworkNotFoundError, UnderlayError } from "./errors.ts";
 import { Dnsmasq } from "./dnsmasq.ts";
-import { Undo } from "./undo.ts";
 import { Guard } from "./guard.ts";
 
 export interface BridgeVxlanOptions {
-  runner: CommandRunner;
+  runner: Runner;
   /** Run every command inside this network namespace (several "hosts" on one machine). */
   netns?: string;
   /** Where the dnsmasq configs, hosts files, leases and pid files live. */
@@ -119,7 +120,7 @@ export function bridgeVxlanDriver(opts: BridgeVxlanOptions): NetworkDriver {
       }
     }
     const previous = bridgeOf(links, spec.networkId); // the network under another VNI (its VNI was re-resolved)
-    const undo = new Undo();
+    const undo = new Revert();
     try {
       let b = byName(links, br);
       if (b && kindOf(b) !== "bridge") {
@@ -156,7 +157,7 @@ export function bridgeVxlanDriver(opts: BridgeVxlanOptions): NetworkDriver {
       }
       undo.success();
     } catch (err) {
-      await undo.revert();
+      await undo.fail();
       throw new NetworkChangeError(action, err);
     }
     return { networkId: spec.networkId, vni: spec.vni, bridge: br, vxlan: vx, mtu };
@@ -179,7 +180,7 @@ export function bridgeVxlanDriver(opts: BridgeVxlanOptions): NetworkDriver {
     let l = byName(links, spec.tapName);
     const owner = l && portAlias(l);
     if (owner && owner.portId !== spec.portId) throw new NetworkNameInUseError(`${action}: "${spec.tapName}" belongs to port "${owner.portId}"`);
-    const undo = new Undo();
+    const undo = new Revert();
     try {
       if (kind === "existing") {
         if (!l) throw new NetworkInvalidError(`${action}: interface "${spec.tapName}" does not exist`);
@@ -200,7 +201,7 @@ export function bridgeVxlanDriver(opts: BridgeVxlanOptions): NetworkDriver {
       await converge(l, { alias, mtu: net.mtu, master: net.bridge });
       undo.success();
     } catch (err) {
-      await undo.revert();
+      await undo.fail();
       throw new NetworkChangeError(action, err);
     }
     return { portId: spec.portId, networkId: spec.networkId, tapName: spec.tapName, mac: spec.mac, bridge: net.bridge, mtu: net.mtu };
@@ -227,7 +228,7 @@ export function bridgeVxlanDriver(opts: BridgeVxlanOptions): NetworkDriver {
     const want = new Set(remoteVteps);
     const added = [...want].filter((v) => !current.has(v)).sort();
     const removed = [...current].filter((v) => !want.has(v)).sort();
-    const undo = new Undo();
+    const undo = new Revert();
     try {
       for (const v of added) {
         await ip.appendFdb(net.vxlan, ZERO_MAC, v);
@@ -239,7 +240,7 @@ export function bridgeVxlanDriver(opts: BridgeVxlanOptions): NetworkDriver {
       }
       undo.success();
     } catch (err) {
-      await undo.revert();
+      await undo.fail();
       throw new NetworkChangeError(action, err);
     }
     return { added, removed };

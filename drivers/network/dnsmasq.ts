@@ -6,7 +6,8 @@
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { CommandRunner, DhcpSpec } from "./interface.ts";
+import type { Runner } from "../run.ts";
+import type { DhcpSpec } from "./interface.ts";
 import type { IpCli } from "./ip-cli.ts";
 import { NetworkInvalidError } from "./errors.ts";
 
@@ -49,12 +50,12 @@ async function alive(pid: number): Promise<boolean> {
 }
 
 export class Dnsmasq {
-  private readonly runner: CommandRunner;
+  private readonly runner: Runner;
   private readonly netns: string | undefined;
   private readonly stateDir: string;
   private readonly ip: IpCli;
 
-  constructor(o: { runner: CommandRunner; netns?: string; stateDir: string; ip: IpCli }) {
+  constructor(o: { runner: Runner; netns?: string; stateDir: string; ip: IpCli }) {
     this.runner = o.runner;
     this.netns = o.netns;
     this.stateDir = o.stateDir;

@@ -6,7 +6,7 @@
 
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { CommandRunner } from "./interface.ts";
+import type { Runner } from "../run.ts";
 
 const TABLE = "peerstack_net";
 const TAG = "peerstack-net-v2";
@@ -24,11 +24,11 @@ table inet ${TABLE} {
 `;
 
 export class Guard {
-  private readonly runner: CommandRunner;
+  private readonly runner: Runner;
   private readonly opts: { timeoutMs: number; netns?: string };
   private readonly stateDir: string;
 
-  constructor(o: { runner: CommandRunner; netns?: string; stateDir: string }) {
+  constructor(o: { runner: Runner; netns?: string; stateDir: string }) {
     this.runner = o.runner;
     this.opts = { timeoutMs: 10_000 };
     if (o.netns !== undefined) this.opts.netns = o.netns;

@@ -2,11 +2,6 @@
 // Every call is idempotent (the reconciler retries after crashes) and converges the host to the
 // requested state; multi-step changes roll back on failure.
 
-/** The shape of the shared command runner (drivers/run.ts): C locale, timeout, typed CommandError. */
-export interface CommandRunner {
-  run(cmd: string, args: string[], opts?: { timeoutMs?: number; netns?: string }): Promise<{ stdout: string; stderr: string }>;
-}
-
 export interface NetworkSpec {
   networkId: string;
   /** VXLAN network identifier (protocol/vni.ts derives it from the network id). */

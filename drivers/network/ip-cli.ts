@@ -1,7 +1,7 @@
 // One small helper per `ip` / `bridge` invocation the network driver makes; reads use `-j` JSON.
 // All of them run through the shared command runner, inside the driver's netns when it has one.
 
-import type { CommandRunner as Runner } from "./interface.ts";
+import type { Runner } from "../run.ts";
 
 export interface LinkInfo {
   ifname: string;

@@ -3,7 +3,6 @@
 
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import type { CommandRunner } from "../../drivers/network/interface.ts";
 
 const execFileP = promisify(execFile);
 
@@ -27,15 +26,6 @@ export async function nsCode(ns: string, cmd: string, args: string[], timeoutMs 
     return { code: typeof c?.code === "number" ? c.code : -1, stdout: c?.stdout ?? "" };
   }
 }
-
-/** A command runner with the shape of drivers/run.ts, used where the driver needs one. */
-export const testRunner: CommandRunner = {
-  async run(cmd, args, opts) {
-    const full = opts?.netns ? ["netns", "exec", opts.netns, cmd, ...args] : args;
-    const stdout = await sh(opts?.netns ? "ip" : cmd, full, opts?.timeoutMs ?? 15_000);
-    return { stdout, stderr: "" };
-  },
-};
 
 export interface Lab {
   tag: string;
