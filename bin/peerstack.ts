@@ -8,6 +8,7 @@ interface Command {
 
 const commands: Record<string, Command> = {
   test: { summary: "run the whole suite: typecheck, lint, tests", load: () => import("./commands/test.ts") },
+  image: { summary: "image build-test: build the bootable test image (.peerstack/images)", load: () => import("./commands/image.ts") },
   bench: { summary: "run a benchmark: bench <name> (see bench/)", load: () => import("./commands/bench.ts") },
   node: { summary: "run one agent (node --help); node remove <id> forgets a dead node", load: () => import("./commands/node.ts") },
   cluster: { summary: "cluster init: create a cluster key and a first node config", load: () => import("./commands/cluster.ts") },

@@ -28,6 +28,10 @@ describe("modulesWithDeps", () => {
   it("does not confuse 9p with 9pnet", () => {
     expect(modulesWithDeps(DEP, ["9p"]).at(-1)).toBe("kernel/fs/9p/9p.ko");
   });
+  it("needs nothing for a built-in module", () => {
+    expect(modulesWithDeps(DEP, ["af_packet", "virtio"], "k", "kernel/net/packet/af_packet.ko\n")).toEqual(["kernel/drivers/virtio/virtio.ko"]);
+    expect(() => modulesWithDeps(DEP, ["af_packet"], "k", "")).toThrow(ModuleNotFoundError);
+  });
   it("throws a named error for a missing module", () => {
     expect(() => modulesWithDeps(DEP, ["dm_mod"], "6.1.0-x")).toThrow(ModuleNotFoundError);
   });

@@ -35,8 +35,11 @@ export class ModuleNotFoundError extends PeerstackError {
 const BUSYBOX = "/bin/busybox";
 const BASE_DIRS = ["bin", "sbin", "dev", "proc", "sys", "tmp", "run", "mnt", "root", "etc", "var/log", "var/run"];
 
-/** Module paths (relative to the kver dir) for `wanted` and everything they depend on, from modules.dep. */
-export function modulesWithDeps(modulesDep: string, wanted: string[], kver = "kernel"): string[] {
+/**
+ * Module paths (relative to the kver dir) for `wanted` and everything they depend on, from
+ * modules.dep. Modules built into the kernel (listed in `modulesBuiltin`) need nothing.
+ */
+export function modulesWithDeps(modulesDep: string, wanted: string[], kver = "kernel", modulesBuiltin = ""): string[] {
   const deps = new Map<string, string[]>();
   for (const line of modulesDep.split("\n")) {
     const i = line.indexOf(":");
@@ -46,6 +49,7 @@ export function modulesWithDeps(modulesDep: string, wanted: string[], kver = "ke
   for (const w of wanted) {
     const re = new RegExp(`/${w.replace(/[-_]/g, "[-_]")}\\.ko(\\.xz|\\.zst|\\.gz)?$`);
     const mod = [...deps.keys()].find((k) => re.test(k));
+    if (!mod && modulesBuiltin.split("\n").some((k) => re.test(k))) continue;
     if (!mod) throw new ModuleNotFoundError(w, kver);
     for (const m of [...deps.get(mod)!, mod]) out.add(m);
   }
@@ -58,12 +62,12 @@ export async function populateRoot(dir: string, spec: RootSpec, runner: Runner =
   await copyFile(BUSYBOX, join(dir, "bin/busybox"));
   const { stdout } = await runner.run(BUSYBOX, ["--list"]);
   for (const applet of stdout.split("\n").filter((a) => a && a !== "busybox")) await symlink("busybox", join(dir, "bin", applet));
-  for (const s of ["modprobe", "init-busybox"]) await symlink("../bin/busybox", join(dir, "sbin", s));
+  for (const s of ["modprobe", "init"]) await symlink("../bin/busybox", join(dir, "sbin", s));
   const { kver, modulesDir } = spec.kernel;
   const src = join(modulesDir, kver);
   const dst = join(dir, "lib/modules", kver);
   await mkdir(dst, { recursive: true });
-  for (const m of modulesWithDeps(await readFile(join(src, "modules.dep"), "utf8"), spec.modules, kver)) {
+  for (const m of modulesWithDeps(await readFile(join(src, "modules.dep"), "utf8"), spec.modules, kver, await readFile(join(src, "modules.builtin"), "utf8"))) {
     await mkdir(dirname(join(dst, m)), { recursive: true });
     await copyFile(join(src, m), join(dst, m));
   }
@@ -82,7 +86,7 @@ export async function populateRoot(dir: string, spec: RootSpec, runner: Runner =
 export async function rootSpecKey(spec: RootSpec, extra: string[] = []): Promise<string> {
   const h = createHash("sha256");
   const bb = await stat(BUSYBOX);
-  h.update(["root-v1", spec.kernel.kver, spec.kernel.modulesDir, spec.modules.join(","), (spec.dirs ?? []).join(","), `${bb.size}:${bb.mtimeMs}`, ...extra].join("\0"));
+  h.update(["root-v2", spec.kernel.kver, spec.kernel.modulesDir, spec.modules.join(","), (spec.dirs ?? []).join(","), `${bb.size}:${bb.mtimeMs}`, ...extra].join("\0"));
   for (const [path, f] of Object.entries(spec.files).sort(([a], [b]) => a.localeCompare(b))) {
     h.update(`\0${path}\0${f.mode ?? 0o644}\0`);
     h.update(f.content);
