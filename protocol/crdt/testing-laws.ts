@@ -35,7 +35,7 @@ function actions<Op>(op: fc.Arbitrary<Op>, maxLength: number): fc.Arbitrary<Acti
       { weight: 1, arbitrary: fc.record({ kind: fc.constant("drop" as const), i: fc.nat() }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant("sync" as const), from: r, to: r }) },
     ),
-    { maxLength },
+    { maxLength, size: "max" }, // fast-check's default size would keep histories at ~10 actions
   );
 }
 
