@@ -5,22 +5,17 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import type { CommandRunner } from "../drivers/storage/interface.ts";
 import { lvmStorage } from "../drivers/storage/lvm.ts";
 import * as lvm from "../drivers/storage/lvm-cli.ts";
 import { storageContract } from "../drivers/storage/storage.contract.ts";
 import { startLvmGuest, type LvmGuest } from "../drivers/guest/lvm-guest.ts";
-import { lvmGuestKernel } from "../drivers/guest/lvm-guest-kernel.ts";
+import { guestKernel } from "../drivers/guest/kernel.ts";
+import { localRunner as host } from "../drivers/run.ts";
 
-const pexec = promisify(execFile);
-const host: CommandRunner = { run: (c, a, o) => pexec(c, a, { timeout: o?.timeoutMs, maxBuffer: 1 << 26, env: { ...process.env, LC_ALL: "C" } }) };
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 const VG = "pslvm";
-/** Kernel and initramfs survive between runs here (first run: ~15 s more). */
-const CACHE = join(tmpdir(), "pslvm-cache");
 
 let guest: LvmGuest;
 let workDir: string;
@@ -32,8 +27,7 @@ let timed: CommandRunner;
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), "pslvm-test-"));
   guest = await startLvmGuest({
-    kernel: await lvmGuestKernel(CACHE, host),
-    cacheDir: CACHE,
+    kernel: await guestKernel(), // cached under .peerstack/cache (first run: ~15 s more)
     disks: [4 * GiB],
     shares: [workDir],
     host,
@@ -70,7 +64,7 @@ describe("the LVM test guest", () => {
   it("runs commands on the Debian guest kernel, with device-mapper, and its disks", async () => {
     expect(guest.bootMs).toBeLessThan(60_000);
     const { stdout } = await guest.runner.run("sh", ["-c", "uname -r; test -e /dev/mapper/control && echo dm; ls /dev/vda"]);
-    expect(stdout).toBe(`${(await lvmGuestKernel(CACHE, host)).kver}\ndm\n/dev/vda\n`);
+    expect(stdout).toBe(`${(await guestKernel()).kver}\ndm\n/dev/vda\n`);
     expect(guest.devices).toEqual(["/dev/vda"]);
   });
 });

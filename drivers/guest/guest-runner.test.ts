@@ -3,7 +3,8 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { AGENT_SCRIPT } from "./guest-runner-agent.ts";
-import { GuestCommandError, GuestUnavailableError, guestRunner, type GuestRunner } from "./guest-runner.ts";
+import { GuestUnavailableError, guestRunner, type GuestRunner } from "./guest-runner.ts";
+import { CommandError } from "../errors.ts";
 
 describe("guest runner over the agent protocol", () => {
   let agent: ChildProcess;
@@ -32,15 +33,21 @@ describe("guest runner over the agent protocol", () => {
 
   it("a non-zero exit is a typed error keeping command, exit code and stderr", async () => {
     const err = await r.run("sh", ["-c", "echo out; echo boom >&2; exit 5"]).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(GuestCommandError);
-    expect(err).toMatchObject({ cmd: "sh", exitCode: 5, stdout: "out\n", stderr: "boom\n" });
-    expect(await r.run("no-such-command-ps", []).catch((e: GuestCommandError) => e.exitCode)).toBe(127);
+    expect(err).toBeInstanceOf(CommandError);
+    expect(err).toMatchObject({ code: "COMMAND_FAILED", cmd: "sh", exitCode: 5, timedOut: false, stdout: "out\n", stderr: "boom\n" });
+    expect(await r.run("no-such-command-ps", []).catch((e: CommandError) => e.exitCode)).toBe(127);
   });
 
   it("a command over its timeout is killed (exit 124) and the runner keeps working", async () => {
     const err = await r.run("sleep", ["30"], { timeoutMs: 1000 }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ exitCode: 124 });
+    expect(err).toBeInstanceOf(CommandError);
+    expect(err).toMatchObject({ exitCode: null, timedOut: true });
     expect((await r.run("echo", ["after"])).stdout).toBe("after\n");
+  });
+
+  it("cwd, env and binary input are honoured as by the local runner", async () => {
+    const { stdout } = await r.run("sh", ["-c", 'echo "$PWD $FOO"; od -An -tx1 | tr -d " \n"'], { cwd: "/tmp", env: { FOO: "bar baz" }, input: new Uint8Array([0, 255, 10]) });
+    expect(stdout).toBe("/tmp bar baz\n00ff0a");
   });
 
   it("concurrent calls are queued and each gets its own answer; large output survives", async () => {

@@ -4,44 +4,22 @@
 // agent in guest-agent.ts.
 import type { Readable, Writable } from "node:stream";
 import { createInterface } from "node:readline";
-import type { CommandRunner } from "../storage/interface.ts";
+import type { RunOptions, Runner } from "../run.ts";
+import { CommandError } from "../errors.ts";
+import { PeerstackError } from "../../protocol/errors.ts";
 import { AGENT_READY } from "./guest-runner-agent.ts";
 
-export interface GuestRunOptions {
-  timeoutMs?: number;
-  input?: string;
-}
-
-/** A command in the guest exited non-zero, timed out or could not run. */
-export class GuestCommandError extends Error {
-  readonly code = "COMMAND_FAILED";
-  readonly cmd: string;
-  readonly args: string[];
-  readonly exitCode: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  constructor(cmd: string, args: string[], exitCode: number, stdout: string, stderr: string) {
-    const why = exitCode === 124 ? "timed out" : `exited with code ${exitCode}`;
-    super(`${cmd} ${args.join(" ")} ${why} in the guest: ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
-    this.name = "GuestCommandError";
-    this.cmd = cmd;
-    this.args = args;
-    this.exitCode = exitCode;
-    this.stdout = stdout;
-    this.stderr = stderr;
-  }
-}
-
 /** The guest stopped answering or went away. */
-export class GuestUnavailableError extends Error {
-  readonly code = "GUEST_UNAVAILABLE";
+export class GuestUnavailableError extends PeerstackError {
   constructor(message: string) {
-    super(message);
-    this.name = "GuestUnavailableError";
+    super("GUEST_UNAVAILABLE", message);
   }
 }
 
-export interface GuestRunner extends CommandRunner {
+/** timeout(1)'s status when it had to stop the command. */
+const TIMED_OUT = 124;
+
+export interface GuestRunner extends Runner {
   /** Resolves with the guest's uptime (seconds) when the agent said READY. */
   readonly ready: Promise<number>;
   /** Commands answered so far. */
@@ -62,7 +40,16 @@ interface Pending {
 const DEFAULT_TIMEOUT_MS = 120_000;
 /** Beyond the guest's own timeout(1): time for the answer to travel back before we give up. */
 const GRACE_MS = 10_000;
-const b64 = (s: string | Buffer) => Buffer.from(s).toString("base64");
+const b64 = (s: string | Uint8Array) => Buffer.from(s).toString("base64");
+
+/** cwd, env and netns become wrappers in the guest (env -C, ip netns exec), as run.ts does locally. */
+function wrap(cmd: string, args: string[], opts: RunOptions): string[] {
+  let argv = [cmd, ...args];
+  if (opts.netns) argv = ["ip", "netns", "exec", opts.netns, ...argv];
+  const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
+  if (opts.cwd || env.length > 0) argv = ["env", ...(opts.cwd ? ["-C", opts.cwd] : []), ...env, ...argv];
+  return argv;
+}
 
 export function guestRunner(io: { input: Readable; output: Writable }): GuestRunner {
   let nextId = 1;
@@ -109,7 +96,8 @@ export function guestRunner(io: { input: Readable; output: Writable }): GuestRun
     const stdout = Buffer.from(f[2], "base64").toString("utf8");
     const stderr = Buffer.from(f[3], "base64").toString("utf8");
     if (exitCode === 0) p.resolve({ stdout, stderr });
-    else p.reject(new GuestCommandError(p.cmd, p.args, exitCode, stdout, stderr));
+    else if (exitCode === TIMED_OUT) p.reject(new CommandError({ cmd: p.cmd, args: p.args, exitCode: null, timedOut: true, stdout, stderr }));
+    else p.reject(new CommandError({ cmd: p.cmd, args: p.args, exitCode, stdout, stderr }));
     pump();
   }
 
@@ -122,12 +110,12 @@ export function guestRunner(io: { input: Readable; output: Writable }): GuestRun
     get count() {
       return count;
     },
-    run(cmd, args, opts: GuestRunOptions = {}) {
+    run(cmd, args, opts: RunOptions = {}) {
       if (closed !== undefined) return Promise.reject(new GuestUnavailableError(`${cmd}: ${closed}`));
       const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
       const id = nextId++;
-      const argv = [cmd, ...args].map((a) => `${a}\0`).join("");
-      const input = opts.input === undefined || opts.input === "" ? "-" : b64(opts.input);
+      const argv = wrap(cmd, args, opts).map((a) => `${a}\0`).join("");
+      const input = opts.input === undefined || opts.input.length === 0 ? "-" : b64(opts.input);
       const frame = `${id} ${Math.max(1, Math.ceil(timeoutMs / 1000))} ${b64(argv)} ${input}\n`;
       return new Promise((resolve, reject) => {
         queue.push({ p: { id, cmd, args, resolve, reject }, frame, timeoutMs });

@@ -1,10 +1,10 @@
 // The LVM test guest's initramfs: busybox, the few kernel modules the guest needs (virtio, 9p,
 // overlay, device-mapper with snapshot and thin pool), an /init that builds a virtme-style root
 // (the host's / read-only over 9p with a tmpfs overlay) and then hands PID 1 to the agent.
-import { copyFile, mkdir, readFile, rm, symlink, writeFile, chmod, stat, rename } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { createHash } from "node:crypto";
-import type { CommandRunner } from "../storage/interface.ts";
+// Built (and cached) by the shared initramfs builder in initramfs.ts.
+import type { Runner } from "../run.ts";
+import type { KernelKit } from "./kernel.ts";
+import { buildInitramfs } from "./initramfs.ts";
 import { AGENT_SCRIPT } from "./guest-runner-agent.ts";
 
 /** Loaded by /init, in this order; their dependencies come from modules.dep. */
@@ -46,63 +46,18 @@ echo "PS-GUEST-READY uptime=$(cut -d' ' -f1 /proc/uptime)"
 exec chroot $R /bin/bash /run/ps-agent.sh $port
 `.replaceAll("@{", "${").replace("MODULES", GUEST_MODULES.join(" ")).replaceAll("PORTNAME", AGENT_PORT_NAME);
 
-export interface GuestKernel {
-  /** Uncompressed PVH-bootable vmlinux. */
-  vmlinux: string;
-  /** The directory holding `<kver>/` with modules.dep (bound at /lib/modules in the guest). */
-  modulesDir: string;
-  kver: string;
-}
+/** What the guest needs of the kernel kit. */
+export type GuestKernel = Pick<KernelKit, "vmlinux" | "modulesDir" | "kver">;
 
-/** Module paths (relative to the kver dir) for `wanted` and their dependencies, from modules.dep. */
-export function modulesWithDeps(modulesDep: string, wanted: string[]): string[] {
-  const deps = new Map<string, string[]>();
-  for (const line of modulesDep.split("\n")) {
-    const [mod, rest] = line.split(":");
-    if (mod && rest !== undefined) deps.set(mod, rest.trim().split(/\s+/).filter(Boolean));
-  }
-  const out = new Set<string>();
-  for (const w of wanted) {
-    const re = new RegExp(`/${w.replace(/[-_]/g, "[-_]")}\\.ko(\\.xz|\\.zst)?$`);
-    const mod = [...deps.keys()].find((k) => re.test(k));
-    if (!mod) throw new Error(`kernel module "${w}" not in modules.dep`);
-    for (const m of [...deps.get(mod)!, mod]) out.add(m);
-  }
-  return [...out];
-}
-
-/**
- * Builds (or reuses from `cacheDir`) the initramfs for `kernel`; returns its path. The cache key
- * covers the kernel, the module list and both scripts, so editing /init or the agent rebuilds it.
- */
-export async function lvmGuestInitramfs(kernel: GuestKernel, cacheDir: string, host: CommandRunner): Promise<string> {
-  const key = createHash("sha256").update([kernel.kver, kernel.modulesDir, GUEST_MODULES.join(","), INIT_SCRIPT, AGENT_SCRIPT].join("\0")).digest("hex").slice(0, 16);
-  const out = join(cacheDir, `lvm-guest-${key}.cpio.gz`);
-  if (await stat(out).then((s) => s.size > 0, () => false)) return out;
-  await mkdir(cacheDir, { recursive: true });
-  const stage = `${out}.stage`;
-  await rm(stage, { recursive: true, force: true });
-  try {
-    for (const d of ["bin", "sbin", "dev", "proc", "sys", "tmp", "lower", "upper", "newroot"]) await mkdir(join(stage, d), { recursive: true });
-    await copyFile("/bin/busybox", join(stage, "bin/busybox"));
-    const { stdout } = await host.run("/bin/busybox", ["--list"]);
-    for (const applet of stdout.split("\n").filter((a) => a && a !== "busybox")) await symlink("busybox", join(stage, "bin", applet));
-    await symlink("../bin/busybox", join(stage, "sbin/modprobe"));
-    const src = join(kernel.modulesDir, kernel.kver);
-    const dst = join(stage, "lib/modules", kernel.kver);
-    for (const m of modulesWithDeps(await readFile(join(src, "modules.dep"), "utf8"), GUEST_MODULES)) {
-      await mkdir(dirname(join(dst, m)), { recursive: true });
-      await copyFile(join(src, m), join(dst, m));
-    }
-    for (const f of ["modules.order", "modules.builtin", "modules.builtin.modinfo"]) await copyFile(join(src, f), join(dst, f));
-    await host.run("depmod", ["-b", stage, kernel.kver]);
-    await writeFile(join(stage, "init"), INIT_SCRIPT);
-    await chmod(join(stage, "init"), 0o755);
-    await writeFile(join(stage, "agent.sh"), AGENT_SCRIPT);
-    await host.run("sh", ["-c", 'cd "$1" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1 > "$2"', "sh", stage, `${out}.partial`]);
-    await rename(`${out}.partial`, out);
-  } finally {
-    await rm(stage, { recursive: true, force: true });
-  }
-  return out;
+/** Builds (or reuses from the cache) the LVM guest's initramfs for `kernel`; returns its path. */
+export function lvmGuestInitramfs(kernel: GuestKernel, opts: { cacheDir?: string; runner?: Runner } = {}): Promise<string> {
+  return buildInitramfs(
+    {
+      kernel,
+      modules: GUEST_MODULES,
+      files: { init: { content: INIT_SCRIPT, mode: 0o755 }, "agent.sh": { content: AGENT_SCRIPT, mode: 0o755 } },
+      dirs: ["lower", "upper", "newroot"],
+    },
+    { name: "lvm-guest", cacheDir: opts.cacheDir, runner: opts.runner },
+  );
 }

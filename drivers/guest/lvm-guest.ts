@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { CommandRunner } from "../storage/interface.ts";
+import type { Runner } from "../run.ts";
 import { guestRunner, type GuestRunner } from "./guest-runner.ts";
 import { AGENT_PORT_NAME, lvmGuestInitramfs, type GuestKernel } from "./lvm-guest-initramfs.ts";
 
@@ -19,10 +19,10 @@ export interface LvmGuestOptions {
   memoryMiB?: number;
   /** "tcg" unless told otherwise: the PVM /dev/kvm here cannot run a stock kernel. */
   accel?: "tcg" | "kvm";
-  /** Where the initramfs is cached between runs. */
+  /** Where the initramfs is cached (default: the shared initramfs cache). */
   cacheDir?: string;
-  /** Runs the few host commands the initramfs build needs. */
-  host: CommandRunner;
+  /** Runs the few host commands the initramfs build needs (default: the local runner). */
+  host?: Runner;
   bootTimeoutMs?: number;
 }
 
@@ -46,8 +46,7 @@ export class GuestBootError extends Error {
 }
 
 export async function startLvmGuest(opts: LvmGuestOptions): Promise<LvmGuest> {
-  const cacheDir = opts.cacheDir ?? join(tmpdir(), "pslvm-cache");
-  const initrd = await lvmGuestInitramfs(opts.kernel, cacheDir, opts.host);
+  const initrd = await lvmGuestInitramfs(opts.kernel, { cacheDir: opts.cacheDir, runner: opts.host });
   const dir = await mkdtemp(join(tmpdir(), "pslvm-guest-"));
   const consoleLog = join(dir, "console.log");
   const args = [

@@ -40,9 +40,5 @@ export class InsufficientSpaceError extends PeerstackError {
   }
 }
 
-/** The driver does not implement this method (STYLE rule 1). */
-export class NotSupportedError extends PeerstackError {
-  constructor(driver: string, method: string) {
-    super("NOT_SUPPORTED", `storage driver "${driver}" does not support ${method}`);
-  }
-}
+/** The driver does not implement this method (STYLE rule 1); shared by all drivers. */
+export { NotSupportedError } from "../errors.ts";

@@ -2,17 +2,11 @@ import { describe, it, expect } from "vitest";
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
-import type { CommandRunner } from "./interface.ts";
+import { localRunner as host } from "../run.ts";
 import { fileStorage } from "./file.ts";
 import { storageContract } from "./storage.contract.ts";
 import { readQcow2Header } from "./qcow2-header.ts";
 
-const pexec = promisify(execFile);
-const host: CommandRunner = {
-  run: async (cmd, args, opts) => pexec(cmd, args, { timeout: opts?.timeoutMs, env: { ...process.env, LC_ALL: "C" } }),
-};
 
 storageContract("file (qcow2 on the host)", async () => {
   const workDir = await mkdtemp(join(tmpdir(), "pslvm-file-"));

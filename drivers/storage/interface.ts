@@ -2,10 +2,10 @@
 // file (qcow2 files, images as backing files) and lvm (thin LVs in a thin pool).
 // Every method is idempotent: a retried call after a crash or timeout converges on the same state.
 
-/** The one command runner shape (drivers/run.ts implements it locally; the LVM test guest remotely). */
-export interface CommandRunner {
-  run(cmd: string, args: string[], opts?: { timeoutMs?: number; input?: string }): Promise<{ stdout: string; stderr: string }>;
-}
+import type { Runner } from "../run.ts";
+
+/** The one command runner (drivers/run.ts runs locally; drivers/guest/guest-runner.ts in the LVM test guest). */
+export type CommandRunner = Runner;
 
 export type VolumeKind = "volume" | "image" | "snapshot";
 
