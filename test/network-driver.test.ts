@@ -169,6 +169,32 @@ describe("bridge+VXLAN network driver across two namespace hosts", () => {
     await expect(drv[0].syncFdb("net-zzz", [])).rejects.toBeInstanceOf(NetworkNotFoundError);
   });
 
+  it("full l2population (arpProxy): unicast FDB and ARP-proxy entries alone carry traffic (empty flood lists), exactly", async () => {
+    const proxied = lab.hosts.map((h, i) => bridgeVxlanDriver({ runner: localRunner, netns: h, stateDir: join(dir, `h${i + 1}`), arpProxy: true }));
+    for (let i = 0; i < 2; i++) await proxied[i].ensureNetwork({ networkId: "net-a", vni: vniA, underlayDev: lab.underlay[i], localIp: lab.vteps[i] });
+    expect((await link(lab.hosts[0], `psvx-${vniA}`))?.linkinfo.info_data.proxy).toBe(true);
+    for (let i = 0; i < 2; i++) await drv[i].syncFdb("net-a", []);
+    for (const ns of [g.g1a, g.g2a]) await sh("ip", ["-n", ns, "neigh", "flush", "all"]);
+    expect((await ping(g.g1a, "10.50.0.12")).code).not.toBe(0); // nothing is flooded any more
+    const toH2 = [{ mac: MAC.g2a, ip: "10.50.0.12", vtep: "10.200.0.2" }];
+    expect(await drv[0].syncRemotePorts("net-a", toH2)).toEqual({ added: [`${MAC.g2a}>10.200.0.2`, `10.50.0.12=${MAC.g2a}`], removed: [] });
+    expect((await ping(g.g1a, "10.50.0.12")).code).not.toBe(0); // host 2 does not know the way back yet
+    await drv[1].syncRemotePorts("net-a", [{ mac: MAC.g1a, ip: "10.50.0.11", vtep: "10.200.0.1" }]);
+    expect((await ping(g.g1a, "10.50.0.12")).code).toBe(0);
+    expect(await drv[0].syncRemotePorts("net-a", toH2)).toEqual({ added: [], removed: [] });
+    // A port that moved to another host: its entries follow it.
+    expect(await drv[0].syncRemotePorts("net-a", [{ mac: MAC.g2a, ip: "10.50.0.12", vtep: "10.200.0.9" }])).toEqual({
+      added: [`${MAC.g2a}>10.200.0.9`],
+      removed: [`${MAC.g2a}>10.200.0.2`],
+    });
+    expect(await drv[0].syncRemotePorts("net-a", [])).toEqual({ added: [], removed: [`${MAC.g2a}>10.200.0.9`, `10.50.0.12=${MAC.g2a}`] });
+    expect(JSON.parse(await sh("ip", ["-n", lab.hosts[0], "-j", "neigh", "show", "dev", `psvx-${vniA}`]))).toEqual([]);
+    await drv[1].syncRemotePorts("net-a", []);
+    await applyAll(); // back to flood-and-learn ARP: the VXLAN devices are re-created without proxy
+    expect((await link(lab.hosts[0], `psvx-${vniA}`))?.linkinfo.info_data.proxy).toBeUndefined();
+    expect((await ping(g.g1a, "10.50.0.12")).code).toBe(0);
+  });
+
   it("creates a real tap for a QEMU port: persistent tap, on the bridge, up, MAC fe:…, MTU 1450; deletes it idempotently", async () => {
     const h1 = lab.hosts[0];
     const port = { portId: "port-vm1", networkId: "net-a", mac: "52:54:00:dd:00:01", tapName: "pstap-vm1" };

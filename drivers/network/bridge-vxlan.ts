@@ -7,10 +7,12 @@
 import { mkdir } from "node:fs/promises";
 import type { Runner } from "../run.ts";
 import { Revert } from "../revert.ts";
-import type { DhcpSpec, NetworkDriver, NetworkSpec, NetworkState, PortSpec, PortState } from "./interface.ts";
+import type { RemotePort, DhcpSpec, NetworkDriver, NetworkSpec, NetworkState, PortSpec, PortState } from "./interface.ts";
 import { IpCli, type LinkInfo } from "./ip-cli.ts";
 import { NetworkChangeError, NetworkInvalidError, NetworkNameInUseError, NetworkNotFoundError, UnderlayError } from "./errors.ts";
 import { Dnsmasq } from "./dnsmasq.ts";
+import { syncFloodList, syncUnicast } from "./fdb.ts";
+import { checkIfname, checkIpv4, checkMac, checkVni } from "./validate.ts";
 import { Guard } from "./guard.ts";
 
 export interface BridgeVxlanOptions {
@@ -19,6 +21,12 @@ export interface BridgeVxlanOptions {
   netns?: string;
   /** Where the dnsmasq configs, hosts files, leases and pid files live. */
   stateDir: string;
+  /**
+   * ARP responder on the VXLAN devices (Neutron's l2population arp_responder): ARP requests are
+   * answered from the entries syncRemotePorts installs and never flooded — so every remote port must
+   * then be given with its IP. Off by default: ARP goes by the flood list.
+   */
+  arpProxy?: boolean;
   /** VXLAN UDP port (IANA 4789). */
   dstPort?: number;
   timeoutMs?: number;
@@ -27,30 +35,12 @@ export interface BridgeVxlanOptions {
 const NET_ALIAS = "ps-net:";
 const TAP_ALIAS = "ps-port:";
 const ATTACHED_ALIAS = "ps-xport:"; // an existing interface we attached (not ours to delete)
-const ZERO_MAC = "00:00:00:00:00:00";
 const VXLAN_OVERHEAD = 50;
 
 export const bridgeName = (vni: number) => `psbr-${vni}`;
 export const vxlanName = (vni: number) => `psvx-${vni}`;
 /** The tap's own MAC: the guest's with the first octet 0xfe (the bridge must not own the guest MAC). */
 export const tapMac = (mac: string) => `fe${mac.slice(2)}`;
-
-const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
-const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-
-function checkVni(vni: number): void {
-  if (!Number.isInteger(vni) || vni < 1 || vni > 16_777_215) throw new NetworkInvalidError(`VNI ${vni} is not within 1..16777215`);
-}
-function checkMac(mac: string, what: string): void {
-  if (!MAC_RE.test(mac)) throw new NetworkInvalidError(`${what}: MAC "${mac}" is not lower-case aa:bb:cc:dd:ee:ff`);
-}
-function checkIfname(name: string, what: string): void {
-  if (!IFNAME_RE.test(name)) throw new NetworkInvalidError(`${what}: interface name "${name}" is not 1-15 of [A-Za-z0-9_.-]`);
-}
-export function checkIpv4(ip: string, what: string): void {
-  if (!IPV4_RE.test(ip)) throw new NetworkInvalidError(`${what}: "${ip}" is not an IPv4 address`);
-}
 
 /** Port devices carry `ps-port:<portId>@<guest mac>` (a tap we own) or `ps-xport:…` (attached only). */
 function portAlias(l: LinkInfo): { kind: "tap" | "existing"; portId: string; mac: string } | undefined {
@@ -67,6 +57,7 @@ const kindOf = (l: LinkInfo) => l.linkinfo?.info_kind;
 export function bridgeVxlanDriver(opts: BridgeVxlanOptions): NetworkDriver {
   const ip = new IpCli(opts.runner, { netns: opts.netns, timeoutMs: opts.timeoutMs });
   const dstPort = opts.dstPort ?? 4789;
+  const arpProxy = opts.arpProxy ?? false;
   const dhcp = new Dnsmasq({ runner: opts.runner, netns: opts.netns, stateDir: opts.stateDir, ip });
   const guard = new Guard({ runner: opts.runner, netns: opts.netns, stateDir: opts.stateDir });
 
@@ -133,23 +124,26 @@ export function bridgeVxlanDriver(opts: BridgeVxlanOptions): NetworkDriver {
       }
       let v = byName(links, vx);
       const d = v?.linkinfo?.info_data;
-      const vxOk = v && kindOf(v) === "vxlan" && d?.id === spec.vni && d.local === spec.localIp && d.link === spec.underlayDev && d.port === dstPort && d.learning === false;
-      let floodList: string[] = [];
+      const vxOk = v && kindOf(v) === "vxlan" && d?.id === spec.vni && d.local === spec.localIp && d.link === spec.underlayDev && d.port === dstPort && d.learning === false && (d.proxy ?? false) === arpProxy;
+      let keepFdb: Array<{ mac: string; dst: string }> = [];
+      let keepNeigh: Array<{ dst: string; lladdr: string }> = [];
       if (v && !vxOk) {
-        // Re-created with the right parameters; its flood list carries over.
-        floodList = (await ip.fdb(vx)).filter((e) => e.mac === ZERO_MAC && e.dst).map((e) => e.dst!);
+        // Re-created with the right parameters; its flood list, unicast and ARP entries carry over.
+        keepFdb = (await ip.fdb(vx)).filter((e) => e.dst).map((e) => ({ mac: e.mac, dst: e.dst! }));
+        keepNeigh = (await ip.neighbours(vx)).filter((n) => n.state?.includes("PERMANENT") && n.lladdr).map((n) => ({ dst: n.dst, lladdr: n.lladdr! }));
         await ip.deleteLink(vx);
         v = undefined;
       }
       if (!v) {
-        await ip.addVxlan({ name: vx, vni: spec.vni, local: spec.localIp, dev: spec.underlayDev, dstport: dstPort });
+        await ip.addVxlan({ name: vx, vni: spec.vni, local: spec.localIp, dev: spec.underlayDev, dstport: dstPort, proxy: arpProxy });
         undo.add(() => ip.deleteLink(vx));
-        for (const dst of floodList) await ip.appendFdb(vx, ZERO_MAC, dst);
       }
       if (!b || !v) links = await ip.links();
       await converge(byName(links, br)!, { alias, mtu });
       if (await ip.forwarding(br)) await ip.setForwarding(br, false); // the host never routes tenant packets
       await converge(byName(links, vx)!, { alias, mtu, master: br });
+      for (const e of keepFdb) await ip.appendFdb(vx, e.mac, e.dst);
+      for (const n of keepNeigh) await ip.setNeighbour(vx, n.dst, n.lladdr);
       if (previous && previous.ifname !== br) {
         for (const l of links.filter((x) => x.master === previous.ifname && kindOf(x) !== "vxlan")) await ip.setMaster(l.ifname, br);
         await dhcp.stop(previous.ifname);
@@ -220,31 +214,7 @@ export function bridgeVxlanDriver(opts: BridgeVxlanOptions): NetworkDriver {
     }
   }
 
-  async function syncFdb(networkId: string, remoteVteps: string[]): Promise<{ added: string[]; removed: string[] }> {
-    const action = `syncing the flood list of network "${networkId}"`;
-    for (const v of remoteVteps) checkIpv4(v, action);
-    const { net } = await requireNetwork(networkId);
-    const current = new Set((await ip.fdb(net.vxlan)).filter((e) => e.mac === ZERO_MAC && e.dst).map((e) => e.dst!));
-    const want = new Set(remoteVteps);
-    const added = [...want].filter((v) => !current.has(v)).sort();
-    const removed = [...current].filter((v) => !want.has(v)).sort();
-    const undo = new Revert();
-    try {
-      for (const v of added) {
-        await ip.appendFdb(net.vxlan, ZERO_MAC, v);
-        undo.add(() => ip.delFdb(net.vxlan, ZERO_MAC, v));
-      }
-      for (const v of removed) {
-        await ip.delFdb(net.vxlan, ZERO_MAC, v);
-        undo.add(() => ip.appendFdb(net.vxlan, ZERO_MAC, v));
-      }
-      undo.success();
-    } catch (err) {
-      await undo.fail();
-      throw new NetworkChangeError(action, err);
-    }
-    return { added, removed };
-  }
+
 
   async function listNetworks(): Promise<NetworkState[]> {
     const links = await ip.links();
@@ -304,7 +274,8 @@ export function bridgeVxlanDriver(opts: BridgeVxlanOptions): NetworkDriver {
     deleteNetwork: serial(deleteNetwork),
     ensurePort: serial(ensurePort),
     deletePort: serial(deletePort),
-    syncFdb: serial(syncFdb),
+    syncFdb: serial(async (networkId: string, remoteVteps: string[]) => syncFloodList(ip, (await requireNetwork(networkId)).net.vxlan, networkId, remoteVteps)),
+    syncRemotePorts: serial(async (networkId: string, ports: RemotePort[]) => syncUnicast(ip, (await requireNetwork(networkId)).net.vxlan, networkId, ports)),
     ensureDhcp: serial(ensureDhcp),
     stopDhcp: serial(stopDhcp),
     listNetworks: serial(listNetworks),

@@ -64,6 +64,15 @@ export interface DhcpSpec {
   leaseSeconds?: number;
 }
 
+/** A port on another host (from the replicated port bindings), for unicast FDB and ARP entries. */
+export interface RemotePort {
+  mac: string;
+  /** IPv4 address the VXLAN device's ARP proxy answers for (optional). */
+  ip?: string;
+  /** Underlay address of the host the port is on. */
+  vtep: string;
+}
+
 export interface NetworkDriver {
   ensureNetwork(spec: NetworkSpec): Promise<NetworkState>;
   deleteNetwork(networkId: string): Promise<void>;
@@ -71,6 +80,12 @@ export interface NetworkDriver {
   deletePort(portId: string): Promise<void>;
   /** Makes the flood list (all-zero FDB entries) of the network exactly `remoteVteps`. */
   syncFdb(networkId: string, remoteVteps: string[]): Promise<{ added: string[]; removed: string[] }>;
+  /**
+   * Full l2population: makes the network's unicast FDB entries (MAC → VTEP) and ARP-proxy entries
+   * (IP → MAC) exactly those of `ports`, so known guests are reached without flooding (the ARP
+   * entries are used when the driver runs with `arpProxy`).
+   */
+  syncRemotePorts(networkId: string, ports: RemotePort[]): Promise<{ added: string[]; removed: string[] }>;
   /** Starts or reloads the network's dnsmasq (static leases only, listening on the bridge only). */
   ensureDhcp(spec: DhcpSpec): Promise<void>;
   stopDhcp(networkId: string): Promise<void>;

@@ -15,7 +15,7 @@ export interface LinkInfo {
   inet6_addr_gen_mode?: string;
   linkinfo?: {
     info_kind?: string;
-    info_data?: { id?: number; local?: string; link?: string; port?: number; learning?: boolean; type?: string; persist?: boolean };
+    info_data?: { id?: number; local?: string; link?: string; port?: number; learning?: boolean; proxy?: boolean; type?: string; persist?: boolean };
   };
 }
 
@@ -65,9 +65,9 @@ export class IpCli {
     await this.exec("ip", ["link", "add", "name", name, "type", "bridge", "stp_state", "0"]);
   }
 
-  /** `ip link add NAME type vxlan id VNI dstport PORT local IP dev DEV nolearning`. */
-  async addVxlan(o: { name: string; vni: number; local: string; dev: string; dstport: number }): Promise<void> {
-    await this.exec("ip", ["link", "add", "name", o.name, "type", "vxlan", "id", String(o.vni), "dstport", String(o.dstport), "local", o.local, "dev", o.dev, "nolearning"]);
+  /** `ip link add NAME type vxlan id VNI dstport PORT local IP dev DEV nolearning [proxy]` (proxy: ARP answered from the neighbour table). */
+  async addVxlan(o: { name: string; vni: number; local: string; dev: string; dstport: number; proxy: boolean }): Promise<void> {
+    await this.exec("ip", ["link", "add", "name", o.name, "type", "vxlan", "id", String(o.vni), "dstport", String(o.dstport), "local", o.local, "dev", o.dev, "nolearning", ...(o.proxy ? ["proxy"] : [])]);
   }
 
   /** `ip tuntap add dev NAME mode tap` (persistent, opened later by QEMU). */
@@ -139,6 +139,21 @@ export class IpCli {
   /** `ip addr del IP/PREFIX dev NAME`. */
   async delAddr(name: string, cidr: string): Promise<void> {
     await this.exec("ip", ["addr", "del", cidr, "dev", name]);
+  }
+
+  /** `ip -j neigh show dev NAME`: neighbour entries (on a VXLAN device: what its ARP proxy answers). */
+  neighbours(name: string): Promise<Array<{ dst: string; lladdr?: string; state?: string[] }>> {
+    return this.json("ip", ["-j", "neigh", "show", "dev", name]);
+  }
+
+  /** `ip neigh replace IP lladdr MAC dev NAME nud permanent`. */
+  async setNeighbour(name: string, ip: string, mac: string): Promise<void> {
+    await this.exec("ip", ["neigh", "replace", ip, "lladdr", mac, "dev", name, "nud", "permanent"]);
+  }
+
+  /** `ip neigh del IP dev NAME`. */
+  async delNeighbour(name: string, ip: string): Promise<void> {
+    await this.exec("ip", ["neigh", "del", ip, "dev", name]);
   }
 
   /** `bridge -j fdb show dev NAME`: the forwarding entries of one port (VXLAN: with `dst`). */
