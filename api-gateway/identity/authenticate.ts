@@ -1,0 +1,85 @@
+// POST /v3/auth/tokens request handling: who (password or token method) and what scope.
+import type { GatewayContext } from "../context.ts";
+import type { TokenClaims } from "../auth/tokens.ts";
+import { InvalidCredentialsError, InvalidRequestError, ScopeForbiddenError, AuthenticationRequiredError } from "../errors.ts";
+import type { CatalogRecord } from "../store.ts";
+import { DEFAULT_DOMAIN, DEFAULT_DOMAIN_ID, PROJECT, USER } from "./model.ts";
+import { verifyPassword } from "./passwords.ts";
+
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => typeof x === "object" && x !== null && !Array.isArray(x);
+
+export interface AuthResult {
+  user: CatalogRecord;
+  methods: string[];
+  project?: CatalogRecord;
+  /** Set when re-scoping with the token method: the new token keeps the old expiry and audit chain. */
+  parent?: TokenClaims;
+}
+
+/** Resolves a domain reference {id} or {name}; only "default"/"Default" exists. */
+function domainOf(ref: unknown, what: string): string {
+  if (!isObj(ref)) throw new InvalidRequestError(`${what} needs a domain (id or name)`);
+  if (ref.id === DEFAULT_DOMAIN_ID || ref.name === DEFAULT_DOMAIN.name) return DEFAULT_DOMAIN_ID;
+  throw new InvalidCredentialsError();
+}
+
+async function passwordUser(ctx: GatewayContext, body: unknown): Promise<CatalogRecord> {
+  const u = isObj(body) && isObj(body.user) ? body.user : undefined;
+  if (!u || typeof u.password !== "string") throw new InvalidRequestError("password method needs user.password");
+  let user: CatalogRecord | undefined;
+  if (typeof u.id === "string") user = ctx.identity.user(u.id);
+  else if (typeof u.name === "string") user = ctx.identity.byName(USER, u.name, domainOf(u.domain, `user "${u.name}"`));
+  else throw new InvalidRequestError("password method needs user.id or user.name with user.domain");
+  // Hash even for an unknown user, so timing does not tell which users exist.
+  const ok = await verifyPassword(u.password, user?.password_hash ?? "scrypt$1024$8$1$AAAA$AAAA");
+  if (!user || !ok || user.enabled === false) throw new InvalidCredentialsError();
+  return user;
+}
+
+function projectOf(ctx: GatewayContext, scope: Obj): CatalogRecord {
+  const p = scope.project;
+  if (!isObj(p)) throw new InvalidRequestError("scope.project must be an object");
+  let project: CatalogRecord | undefined;
+  if (typeof p.id === "string") project = ctx.identity.project(p.id);
+  else if (typeof p.name === "string") project = ctx.identity.byName(PROJECT, p.name, domainOf(p.domain, `project "${p.name}"`));
+  else throw new InvalidRequestError("scope.project needs id, or name with domain");
+  if (!project || project.enabled === false) throw new ScopeForbiddenError(String(p.id ?? p.name));
+  return project;
+}
+
+export async function authenticateRequest(ctx: GatewayContext, body: unknown, headerToken: string | undefined): Promise<AuthResult> {
+  const auth = isObj(body) && isObj(body.auth) ? body.auth : undefined;
+  const identity = auth && isObj(auth.identity) ? auth.identity : undefined;
+  if (!auth || !identity || !Array.isArray(identity.methods) || identity.methods.length === 0) {
+    throw new InvalidRequestError("Expecting to find auth.identity.methods in the request body");
+  }
+  const methods = identity.methods.map(String);
+  let user: CatalogRecord;
+  let parent: TokenClaims | undefined;
+  if (methods.includes("password")) {
+    user = await passwordUser(ctx, identity.password);
+  } else if (methods.includes("token")) {
+    const tokenRef = isObj(identity.token) ? identity.token : {};
+    const token = typeof tokenRef.id === "string" ? tokenRef.id : headerToken;
+    if (!token) throw new InvalidRequestError("token method needs identity.token.id");
+    parent = await ctx.tokens.verify(token);
+    const u = ctx.identity.user(parent.userId);
+    if (!u || u.enabled === false) throw new AuthenticationRequiredError();
+    user = u;
+  } else {
+    throw new InvalidRequestError(`unsupported auth methods: ${methods.join(", ")} (supported: password, token)`);
+  }
+
+  let project: CatalogRecord | undefined;
+  const scope = auth.scope;
+  if (isObj(scope)) {
+    if (scope.project !== undefined) project = projectOf(ctx, scope);
+    else if (scope.domain !== undefined || scope.system !== undefined) throw new InvalidRequestError("only project-scoped and unscoped tokens are supported");
+  } else if (scope === undefined && typeof user.default_project_id === "string") {
+    const p = ctx.identity.project(user.default_project_id);
+    if (p && p.enabled !== false && ctx.identity.directRoles(user.id, p.id).length > 0) project = p;
+  }
+  if (project && ctx.identity.directRoles(user.id, project.id).length === 0) throw new ScopeForbiddenError(project.id);
+  return { user, methods: parent ? ["token", ...parent.methods.filter((m) => m !== "token")] : methods, project, parent };
+}

@@ -1,0 +1,129 @@
+// Identity records in the catalog and their Keystone v3 views. Kinds: "project", "user", "role",
+// "role_assignment" (id "<project>:<user>:<role>", so the same grant made on two nodes is one record).
+// There is one domain, "default" (named "Default"), and no record for it.
+import type { CatalogRecord, GatewayStore } from "../store.ts";
+
+export const PROJECT = "project";
+export const USER = "user";
+export const ROLE = "role";
+export const ASSIGNMENT = "role_assignment";
+
+export const DEFAULT_DOMAIN_ID = "default";
+export const DEFAULT_DOMAIN = { id: DEFAULT_DOMAIN_ID, name: "Default", description: "The default domain", enabled: true, tags: [], options: {} };
+
+/** Role names implied by a role (Keystone's default bootstrap: admin ⇒ member ⇒ reader). */
+const IMPLIES: Record<string, string[]> = { admin: ["member", "reader"], member: ["reader"] };
+
+export interface RoleRef {
+  id: string;
+  name: string;
+}
+
+export function assignmentId(projectId: string, userId: string, roleId: string): string {
+  return `${projectId}:${userId}:${roleId}`;
+}
+
+export class IdentityCatalog {
+  private readonly store: GatewayStore;
+
+  constructor(store: GatewayStore) {
+    this.store = store;
+  }
+
+  user(id: string): CatalogRecord | undefined {
+    return this.store.get(USER, id);
+  }
+
+  project(id: string): CatalogRecord | undefined {
+    return this.store.get(PROJECT, id);
+  }
+
+  role(id: string): CatalogRecord | undefined {
+    return this.store.get(ROLE, id);
+  }
+
+  /** Records of `kind` named `name` in `domainId`; names are not unique under concurrent writes, so the oldest id wins. */
+  byName(kind: string, name: string, domainId: string = DEFAULT_DOMAIN_ID): CatalogRecord | undefined {
+    const found = this.store.list(kind, (r) => r.name === name && (kind === ROLE || (r.domain_id ?? DEFAULT_DOMAIN_ID) === domainId));
+    return found.sort((a, b) => String(a.created_at ?? "").localeCompare(String(b.created_at ?? "")) || a.id.localeCompare(b.id))[0];
+  }
+
+  /** Roles granted directly to `userId` on `projectId`. */
+  directRoles(userId: string, projectId: string): RoleRef[] {
+    const out: RoleRef[] = [];
+    for (const a of this.store.list(ASSIGNMENT, (r) => r.user === userId && r.project === projectId)) {
+      const role = this.role(String(a.role));
+      if (role) out.push({ id: role.id, name: String(role.name) });
+    }
+    return out;
+  }
+
+  /** Direct roles plus the roles they imply, each once. */
+  effectiveRoles(userId: string, projectId: string): RoleRef[] {
+    const roles = new Map<string, RoleRef>();
+    for (const r of this.directRoles(userId, projectId)) {
+      roles.set(r.id, r);
+      for (const name of IMPLIES[r.name] ?? []) {
+        const implied = this.byName(ROLE, name);
+        if (implied) roles.set(implied.id, { id: implied.id, name });
+      }
+    }
+    return [...roles.values()];
+  }
+
+  /** Projects on which `userId` holds any role. */
+  projectsOf(userId: string): CatalogRecord[] {
+    const ids = new Set(this.store.list(ASSIGNMENT, (r) => r.user === userId).map((a) => String(a.project)));
+    return [...ids].map((id) => this.project(id)).filter((p): p is CatalogRecord => p !== undefined);
+  }
+}
+
+const self = (base: string, path: string) => ({ self: `${base}/v3/${path}` });
+
+export function domainView(base: string): Record<string, unknown> {
+  return { ...DEFAULT_DOMAIN, links: self(base, `domains/${DEFAULT_DOMAIN_ID}`) };
+}
+
+export function projectView(p: CatalogRecord, base: string): Record<string, unknown> {
+  const domainId = String(p.domain_id ?? DEFAULT_DOMAIN_ID);
+  return {
+    id: p.id,
+    name: p.name,
+    domain_id: domainId,
+    description: p.description ?? "",
+    enabled: p.enabled !== false,
+    parent_id: p.parent_id ?? domainId,
+    is_domain: false,
+    tags: p.tags ?? [],
+    options: {},
+    links: self(base, `projects/${p.id}`),
+  };
+}
+
+export function userView(u: CatalogRecord, base: string): Record<string, unknown> {
+  const view: Record<string, unknown> = {
+    id: u.id,
+    name: u.name,
+    domain_id: u.domain_id ?? DEFAULT_DOMAIN_ID,
+    enabled: u.enabled !== false,
+    password_expires_at: null,
+    options: {},
+    links: self(base, `users/${u.id}`),
+  };
+  for (const f of ["default_project_id", "description", "email"]) if (u[f] != null) view[f] = u[f];
+  return view;
+}
+
+export function roleView(r: CatalogRecord, base: string): Record<string, unknown> {
+  return { id: r.id, name: r.name, domain_id: null, description: r.description ?? null, options: {}, links: self(base, `roles/${r.id}`) };
+}
+
+/** Keystone's timestamp format: ISO 8601 with microseconds and Z. */
+export function isoMicro(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+/** Keystone-style ids: 32 hex characters. */
+export function hexId(uuid: string): string {
+  return uuid.replace(/-/g, "");
+}

@@ -1,0 +1,89 @@
+// Keystone v3 users. Passwords are stored only as scrypt hashes and never returned.
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import { requireAuth } from "../auth/plugin.ts";
+import { isAdmin, requireAdmin } from "../auth/policy.ts";
+import type { GatewayContext } from "../context.ts";
+import { ConflictError, ItemNotFoundError, PolicyForbiddenError } from "../errors.ts";
+import type { CatalogRecord } from "../store.ts";
+import { bodyObject, listLinks, optBool, optString, query, queryBool, requiredName, type Obj } from "./http.ts";
+import { ASSIGNMENT, DEFAULT_DOMAIN_ID, hexId, isoMicro, projectView, USER, userView } from "./model.ts";
+import { hashPassword } from "./passwords.ts";
+
+export const userRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
+  const base = (req: FastifyRequest) => `${ctx.baseUrl(req)}/identity`;
+  const find = (id: string): CatalogRecord => {
+    const u = ctx.identity.user(id);
+    if (!u) throw new ItemNotFoundError("user", id);
+    return u;
+  };
+  const selfOrAdmin = (req: FastifyRequest, id: string, action: string) => {
+    const a = requireAuth(req);
+    if (a.user.id !== id && !isAdmin(a)) throw new PolicyForbiddenError(action);
+  };
+  /** Fields common to create and update. */
+  const userFields = async (u: Obj): Promise<Record<string, unknown>> => {
+    const fields: Record<string, unknown> = {};
+    for (const f of ["description", "email", "default_project_id"]) {
+      const v = optString(u, f, 65535);
+      if (v !== undefined) fields[f] = v;
+    }
+    const enabled = optBool(u, "enabled");
+    if (enabled !== undefined) fields.enabled = enabled;
+    const password = optString(u, "password", 4096);
+    if (password !== undefined) fields.password_hash = await hashPassword(password, ctx.random, ctx.passwordCost);
+    return fields;
+  };
+
+  app.post("/users", async (req, reply) => {
+    requireAdmin(requireAuth(req), "identity:create_user");
+    const u = bodyObject(req, "user");
+    const name = requiredName(u, "user");
+    const domainId = optString(u, "domain_id", 64) ?? DEFAULT_DOMAIN_ID;
+    if (domainId !== DEFAULT_DOMAIN_ID) throw new ItemNotFoundError("domain", domainId);
+    if (ctx.identity.byName(USER, name, domainId)) {
+      throw new ConflictError(`Conflict occurred attempting to store user - Duplicate entry found with name ${name} at domain ID ${domainId}.`);
+    }
+    const id = hexId(ctx.random.uuid());
+    await ctx.store.put(USER, id, { name, domain_id: domainId, enabled: true, created_at: isoMicro(ctx.clock.now()), ...(await userFields(u)) });
+    reply.code(201);
+    return { user: userView(find(id), base(req)) };
+  });
+
+  app.get("/users", async (req) => {
+    requireAdmin(requireAuth(req), "identity:list_users");
+    const q = query(req);
+    const enabled = queryBool(q.enabled);
+    const users = ctx.store.list(USER, (u) => (q.name === undefined || u.name === q.name) && (q.domain_id === undefined || (u.domain_id ?? DEFAULT_DOMAIN_ID) === q.domain_id) && (enabled === undefined || (u.enabled !== false) === enabled));
+    return { users: users.map((u) => userView(u, base(req))), links: listLinks(base(req), "users") };
+  });
+
+  app.get<{ Params: { id: string } }>("/users/:id", async (req) => {
+    selfOrAdmin(req, req.params.id, "identity:get_user");
+    return { user: userView(find(req.params.id), base(req)) };
+  });
+
+  app.patch<{ Params: { id: string } }>("/users/:id", async (req) => {
+    requireAdmin(requireAuth(req), "identity:update_user");
+    find(req.params.id);
+    const u = bodyObject(req, "user");
+    const fields = await userFields(u);
+    const name = optString(u, "name");
+    if (name !== undefined) fields.name = name;
+    if (Object.keys(fields).length > 0) await ctx.store.put(USER, req.params.id, fields);
+    return { user: userView(find(req.params.id), base(req)) };
+  });
+
+  app.delete<{ Params: { id: string } }>("/users/:id", async (req, reply) => {
+    requireAdmin(requireAuth(req), "identity:delete_user");
+    find(req.params.id);
+    for (const a of ctx.store.list(ASSIGNMENT, (r) => r.user === req.params.id)) await ctx.store.remove(ASSIGNMENT, a.id);
+    await ctx.store.remove(USER, req.params.id);
+    return reply.code(204).send();
+  });
+
+  app.get<{ Params: { id: string } }>("/users/:id/projects", async (req) => {
+    selfOrAdmin(req, req.params.id, "identity:list_user_projects");
+    find(req.params.id);
+    return { projects: ctx.identity.projectsOf(req.params.id).map((p) => projectView(p, base(req))), links: listLinks(base(req), `users/${req.params.id}/projects`) };
+  });
+};
