@@ -300,7 +300,7 @@ describe("codec fuzzing", () => {
     expect(stats.decodeErr).toBeGreaterThan(total / 2); // the mutations really break things
     expect(stats.ok).toBeGreaterThan(0); // and some survive (e.g. flips inside strings)
     expect(stats.versionErr).toBeGreaterThan(0);
-    expect(stats.worstMs).toBeLessThan(250);
+    expect(stats.worstMs).toBeLessThan(500); // a hang would be seconds; GC and a loaded 2-core CI box stay well below
   });
 
   it("fast-check: arbitrary bytes and arbitrary msgpack values never crash the decoder", () => {
@@ -321,6 +321,6 @@ describe("codec fuzzing", () => {
       }),
       { numRuns: 1000 },
     );
-    expect(stats.worstMs).toBeLessThan(250);
+    expect(stats.worstMs).toBeLessThan(500); // a hang would be seconds; GC and a loaded 2-core CI box stay well below
   });
 });

@@ -155,6 +155,15 @@ describe("bounded counter: basics", () => {
     expect(B.read(JSON.parse(JSON.stringify(s)), "q")).toEqual(s);
     expect(() => B.read({ ...s, consumed: { a: -1 } }, "q")).toThrow(/q\.consumed\.a/);
     expect(() => B.read({ ...s, target: { value: 1 } }, "q")).toThrow(/q\.target\.t/);
+    expect(B.read({ ...s, transfers: { a: { a: 5, b: 2 } } }, "q").transfers).toEqual({ a: { b: 2 } });
+  });
+
+  it("isAuthoredBy: a node's own deltas touch only its own rows", () => {
+    const t = B.transfer(start, "a", "b", 2).delta;
+    expect(B.isAuthoredBy(t, "a")).toBe(true);
+    expect(B.isAuthoredBy(t, "b")).toBe(false);
+    expect(B.isAuthoredBy(B.setLimit(start, "a", 3, at(2, "a")).delta, "a")).toBe(true);
+    expect(B.isAuthoredBy(start, "b")).toBe(false);
   });
 });
 

@@ -254,14 +254,39 @@ export function reconcileLimit(s: BoundedCounter, node: string): Step | undefine
   return undefined;
 }
 
+/**
+ * True if every entry of `delta` is in `node`'s own rows, as the deltas `node` itself produces are.
+ * A receiver can demand this of deltas gossiped by their author (full states from anti-entropy
+ * carry everyone's rows and cannot be checked this way).
+ */
+export function isAuthoredBy(delta: Delta, node: string): boolean {
+  const onlyNode = (v: Vector) => Object.keys(v).every((k) => k === node);
+  return (
+    onlyNode(delta.grants) &&
+    onlyNode(delta.consumed) &&
+    onlyNode(delta.returned) &&
+    onlyNode(delta.pledges) &&
+    onlyNode(delta.burns) &&
+    Object.keys(delta.transfers).every((from) => from === node) &&
+    (delta.target === undefined || delta.target.t.node === node)
+  );
+}
+
 // ---- wire ----------------------------------------------------------------------------------------
+
+// A node never transfers to itself; such an entry could only make it under-count its own rights.
+function withoutDiagonal(m: Record<string, Vector>): Record<string, Vector> {
+  const out: Record<string, Vector> = {};
+  for (const [from, row] of Object.entries(m)) out[from] = Object.fromEntries(Object.entries(row).filter(([to]) => to !== from));
+  return joinMatrix(out, {});
+}
 
 /** Validates a decoded bounded counter (state or delta). */
 export function read(value: unknown, path: string): BoundedCounter {
   const f = fields(value, path);
   const out: BoundedCounter = {
     grants: f.field("grants", readVector),
-    transfers: joinMatrix(f.field("transfers", (x, p) => expectMapOf(x, p, readVector, { key: { min: 1, max: 128 } })), {}),
+    transfers: withoutDiagonal(f.field("transfers", (x, p) => expectMapOf(x, p, readVector, { key: { min: 1, max: 128 } }))),
     consumed: f.field("consumed", readVector),
     returned: f.field("returned", readVector),
     pledges: f.field("pledges", readVector),
