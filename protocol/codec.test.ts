@@ -85,6 +85,14 @@ describe("codec round-trips", () => {
     expect(Object.keys(out as object)).toEqual(["b"]);
   });
 
+  it("decodes a message that sits at an offset inside a larger buffer", () => {
+    const bytes = encode(msg({ n: 2 ** 40, s: "x" }));
+    const big = new Uint8Array(bytes.length + 13);
+    big.set(bytes, 7);
+    expect(decode(big.subarray(7, 7 + bytes.length)).body).toEqual({ n: 2 ** 40, s: "x" });
+    expect(() => decode(big.subarray(7))).toThrow(/trailing/);
+  });
+
   it("bytes decode as a copy, not a view of the input", () => {
     const bytes = encode(msg({ blob: new Uint8Array([7, 8, 9]) }));
     const out = decode(bytes).body as { blob: Uint8Array };
