@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bridgeVxlanDriver } from "../drivers/network/bridge-vxlan.ts";
 import type { NetworkDriver } from "../drivers/network/interface.ts";
-import { floodLists } from "../drivers/network/l2pop.ts";
+import { floodLists, remotePorts } from "../drivers/network/l2pop.ts";
 import { buildInitramfs } from "../drivers/guest/initramfs.ts";
 import { guestKernel, type KernelKit } from "../drivers/guest/kernel.ts";
 import { localRunner } from "../drivers/run.ts";
@@ -97,7 +97,7 @@ describe("VMs on two namespace hosts across VXLAN", () => {
       { name: "psnet-vm" },
     );
     lab = await createLab("vm");
-    for (let i = 0; i < 2; i++) drv.push(bridgeVxlanDriver({ runner: localRunner, netns: lab.hosts[i], stateDir: join(dir, `h${i + 1}`) }));
+    for (let i = 0; i < 2; i++) drv.push(bridgeVxlanDriver({ runner: localRunner, netns: lab.hosts[i], stateDir: join(dir, `h${i + 1}`), arpProxy: true }));
     // The replicated state this test stands in for: networks, port bindings, leases.
     const ports = [
       { host: 0, networkId: "vm-net-a", portId: "vm1", mac: "52:54:00:10:00:01", ip: "10.60.0.11" },
@@ -109,10 +109,15 @@ describe("VMs on two namespace hosts across VXLAN", () => {
     await lab.addGuest({ name: "g1b", host: lab.hosts[0], hostIf: "psv-g1b", mac: "52:54:00:10:00:21", cidr: "10.60.0.21/24", mtu: 1450 });
     const vni: Record<string, number> = { "vm-net-a": vniA, "vm-net-b": vniB };
     for (let h = 0; h < 2; h++) {
-      const flood = floodLists(ports.map((p) => ({ networkId: p.networkId, host: `h${p.host}` })), `h${h}`, (x) => lab.vteps[Number(x.slice(1))]);
+      // Full l2population, as production runs it: flood lists, unicast FDB and ARP-proxy entries.
+      const bindings = ports.map((p) => ({ networkId: p.networkId, host: `h${p.host}`, mac: p.mac, ip: p.ip }));
+      const vtepOf = (x: string) => lab.vteps[Number(x.slice(1))];
+      const flood = floodLists(bindings, `h${h}`, vtepOf);
+      const remote = remotePorts(bindings, `h${h}`, vtepOf);
       for (const [networkId, vteps] of flood) {
         await drv[h].ensureNetwork({ networkId, vni: vni[networkId], underlayDev: lab.underlay[h], localIp: lab.vteps[h] });
         await drv[h].syncFdb(networkId, vteps);
+        await drv[h].syncRemotePorts(networkId, remote.get(networkId) ?? []);
         const local = ports.filter((p) => p.host === h && p.networkId === networkId);
         for (const p of local) {
           await drv[h].ensurePort({ portId: p.portId, networkId, mac: p.mac, ...(p.existing ? { tapName: p.existing, kind: "existing" } : { tapName: `pstap-${p.portId}` }) });
