@@ -131,4 +131,22 @@ describe("resolveVniConflicts", () => {
       { numRuns: 300 },
     );
   });
+
+  it("two nodes creating networks concurrently with partial views converge on one collision-free assignment (property)", () => {
+    const idsArb = fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 6 });
+    fc.assert(
+      fc.property(idsArb, idsArb, (onA, onB) => {
+        // Each node allocates its own new networks seeing only its own claims (a partition).
+        const claimsOf = (ids: string[]) => ids.reduce<VniClaim[]>((acc, id) => [...acc, { networkId: id, vni: allocateVni(id, acc, small) }], []);
+        const a = claimsOf(onA.slice(0, 4));
+        const b = claimsOf(onB.slice(0, 4));
+        // After the partition heals both see the union of the replicated claims.
+        const left = resolveVniConflicts([...a, ...b], small).assignment;
+        const right = resolveVniConflicts([...b, ...a], small).assignment;
+        expect(right).toEqual(left);
+        expect(new Set(left.values()).size).toBe(left.size);
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
