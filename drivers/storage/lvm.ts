@@ -6,6 +6,7 @@ import { GiB, checkId, checkSize } from "./interface.ts";
 import { InsufficientSpaceError, InvalidSizeError, StorageError, StorageInUseError, StorageNotFoundError } from "./errors.ts";
 import * as cli from "./lvm-cli.ts";
 import { Mutex } from "./mutex.ts";
+import { Revert } from "../revert.ts";
 import { dependentsOf, devPath, findLv, lvName, partialImageLv, toVolumeInfo, usageOf, volumesOf } from "./lvm-volumes.ts";
 
 export interface LvmStorageInit {
@@ -89,40 +90,40 @@ export function lvmStorage(init: LvmStorageInit): StorageDriver {
     }
   });
 
+  /** Partial LV, copy, rename: each step registers its undo, run newest first if a later one fails. */
   async function importOnce(imageId: string, sourcePath: string, givenFormat?: string): Promise<VolumeInfo> {
     const action = `importing image "${imageId}"`;
     const partial = partialImageLv(imageId);
-    let format = givenFormat;
-    const done = await meta.run(async () => {
-      const all = await rows(action);
-      const image = findLv(all, "image", imageId);
-      if (image) return infoOf(image);
-      try {
+    const revert = new Revert();
+    try {
+      const created = await meta.run(async () => {
+        const all = await rows(action);
+        const image = findLv(all, "image", imageId);
+        if (image) return infoOf(image);
         const fmt = givenFormat ? ["-f", givenFormat] : [];
         const { stdout } = await r.run("qemu-img", ["info", "--output=json", ...fmt, sourcePath], { timeoutMs: 60_000 });
-        const parsed = JSON.parse(stdout) as { "virtual-size": number; format: string };
-        const size = parsed["virtual-size"];
-        format ??= parsed.format;
+        const info = JSON.parse(stdout) as { "virtual-size": number; format: string };
         // A leftover from a crashed import has unknown content: start over.
         if (all.some((x) => x.name === partial)) await cli.lvremove(r, vg, [partial]);
-        await cli.lvcreateThin(r, vg, pool, partial, size);
-      } catch (cause) {
-        fail(action, cause);
-      }
-      return undefined;
-    });
-    if (done) return done;
-    try {
+        await cli.lvcreateThin(r, vg, pool, partial, info["virtual-size"]);
+        revert.add(() => meta.run(() => cli.lvremove(r, vg, [partial])));
+        return info.format;
+      });
+      if (typeof created !== "string") return created;
       // A new thin LV reads zeros, so only the image's data needs writing.
-      await r.run("qemu-img", ["convert", "-n", "--target-is-zero", "-f", format!, "-O", "raw", sourcePath, devPath(vg, partial)], { timeoutMs: importTimeoutMs });
+      const args = ["convert", "-n", "--target-is-zero", "-f", givenFormat ?? created, "-O", "raw", sourcePath, devPath(vg, partial)];
+      await r.run("qemu-img", args, { timeoutMs: importTimeoutMs });
+      const done = await meta.run(async () => {
+        await cli.lvrename(r, vg, partial, lvName("image", imageId));
+        return infoOf(must(await rows(action), "image", imageId, action));
+      });
+      revert.success();
+      return done;
     } catch (cause) {
-      await meta.run(() => cli.lvremove(r, vg, [partial])).catch(() => {}); // best effort; a retry removes it anyway
-      fail(action, cause);
+      return fail(action, cause);
+    } finally {
+      await revert.fail();
     }
-    return meta.run(async () => {
-      await cli.lvrename(r, vg, partial, lvName("image", imageId)).catch((c) => fail(action, c));
-      return infoOf(must(await rows(action), "image", imageId, action));
-    });
   }
 
   return {
