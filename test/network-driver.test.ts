@@ -209,6 +209,10 @@ describe("bridge+VXLAN network driver across two namespace hosts", () => {
     const n = rec[0].calls.length;
     await drv[0].ensurePort(port);
     expect(rec[0].calls.slice(n).filter((c) => !isRead(c))).toEqual([]);
+    // For an unprivileged QEMU the tap belongs to its user: a change of owner re-creates the idle tap.
+    await drv[0].ensurePort({ ...port, owner: "nobody" });
+    expect((await link(h1, "pstap-vm1"))?.linkinfo.info_data.user).toBe("nobody");
+    expect((await link(h1, "pstap-vm1"))?.master).toBe(`psbr-${vniA}`);
     await drv[0].deletePort("port-vm1");
     expect(await link(h1, "pstap-vm1")).toBeUndefined();
     await drv[0].deletePort("port-vm1");

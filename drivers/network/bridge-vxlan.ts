@@ -180,13 +180,19 @@ export function bridgeVxlanDriver(opts: BridgeVxlanOptions): NetworkDriver {
         if (!l) throw new NetworkInvalidError(`${action}: interface "${spec.tapName}" does not exist`);
       } else {
         const isTap = l && kindOf(l) === "tun" && l.linkinfo?.info_data?.type === "tap";
+        // A tap's owner cannot be changed: re-create it, unless a process (QEMU) holds it now.
+        const wrongOwner = isTap && l!.linkinfo?.info_data?.user !== spec.owner && l!.flags.includes("NO-CARRIER");
+        if (l && isTap && wrongOwner) {
+          await ip.deleteLink(spec.tapName);
+          l = undefined;
+        }
         if (l && !isTap) {
           if (!owner) throw new NetworkNameInUseError(`${action}: "${spec.tapName}" exists and is not a tap`);
           await ip.deleteLink(spec.tapName);
           l = undefined;
         }
         if (!l) {
-          await ip.addTap(spec.tapName);
+          await ip.addTap(spec.tapName, spec.owner);
           undo.add(() => ip.deleteLink(spec.tapName));
           l = byName(await ip.links(), spec.tapName)!;
         }

@@ -34,6 +34,8 @@ export interface PortSpec {
    * "existing": attach an interface that already exists (e.g. a veth to a test namespace).
    */
   kind?: "tap" | "existing";
+  /** User the tap belongs to, when QEMU runs unprivileged (`ip tuntap add … user OWNER`). */
+  owner?: string;
 }
 
 export interface PortState {

@@ -15,7 +15,7 @@ export interface LinkInfo {
   inet6_addr_gen_mode?: string;
   linkinfo?: {
     info_kind?: string;
-    info_data?: { id?: number; local?: string; link?: string; port?: number; learning?: boolean; proxy?: boolean; type?: string; persist?: boolean };
+    info_data?: { id?: number; local?: string; link?: string; port?: number; learning?: boolean; proxy?: boolean; type?: string; persist?: boolean; user?: string };
   };
 }
 
@@ -70,9 +70,9 @@ export class IpCli {
     await this.exec("ip", ["link", "add", "name", o.name, "type", "vxlan", "id", String(o.vni), "dstport", String(o.dstport), "local", o.local, "dev", o.dev, "nolearning", ...(o.proxy ? ["proxy"] : [])]);
   }
 
-  /** `ip tuntap add dev NAME mode tap` (persistent, opened later by QEMU). */
-  async addTap(name: string): Promise<void> {
-    await this.exec("ip", ["tuntap", "add", "dev", name, "mode", "tap"]);
+  /** `ip tuntap add dev NAME mode tap [user OWNER]` (persistent, opened later by QEMU). */
+  async addTap(name: string, owner?: string): Promise<void> {
+    await this.exec("ip", ["tuntap", "add", "dev", name, "mode", "tap", ...(owner ? ["user", owner] : [])]);
   }
 
   /** `ip link del dev NAME`. */
