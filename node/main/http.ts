@@ -79,7 +79,23 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     return { written: deltas.length, acks: ack };
   });
 
-  app.get<{ Params: { kind: string; id: string } }>("/mesh/records/:kind/:id", async (req, reply) => {
+  // ?wait=MS holds the answer until the record exists (or MS pass): lets tests and the benchmark
+  // see the moment a write arrives without polling.
+  app.get<{ Params: { kind: string; id: string }; Querystring: { wait?: string } }>("/mesh/records/:kind/:id", async (req, reply) => {
+    const waitMs = Math.min(Number(req.query.wait ?? 0) || 0, 60_000);
+    if (waitMs > 0 && !store.get(req.params.kind, req.params.id)) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, waitMs);
+        const off = store.onChange((ch) => {
+          if (ch.delta.kind === req.params.kind && ch.delta.id === req.params.id && ch.record) done();
+        });
+        function done() {
+          clearTimeout(timer);
+          off();
+          resolve();
+        }
+      });
+    }
     const r = store.get(req.params.kind, req.params.id);
     if (!r) return reply.status(404).send({ error: { code: "NOT_FOUND", message: `${req.params.kind} "${req.params.id}" not found` } });
     return r;

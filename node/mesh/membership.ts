@@ -59,7 +59,7 @@ export interface MembershipComponents {
   clock: Clock;
   transport: Transport;
   dialer: Dialer;
-  store: Pick<CrdtStore, "put" | "remove" | "get" | "list">;
+  store: Pick<CrdtStore, "put" | "remove" | "get" | "list" | "onChange">;
   log?: MeshLog;
 }
 
@@ -96,7 +96,7 @@ class Members implements Membership {
   private readonly detectors = new Map<string, PhiAccrual>();
   private readonly dialing = new Set<string>();
   private cancels: Cancel[] = [];
-  private unsub: (() => void) | undefined;
+  private unsubs: Array<() => void> = [];
   private seq = 0;
   private running = false;
   private readonly counters = { advertsIn: 0, advertsOut: 0, dials: 0, dialFailures: 0, versionRefused: 0 };
@@ -110,7 +110,16 @@ class Members implements Membership {
   async start(): Promise<void> {
     this.running = true;
     await this.publishSelf();
-    this.unsub = this.c.transport.subscribe(CAPACITY_TOPIC, (m) => this.onAdvert(m.from, m.data));
+    this.unsubs.push(this.c.transport.subscribe(CAPACITY_TOPIC, (m) => this.onAdvert(m.from, m.data)));
+    // Removed while it was only cut off: a live node puts itself back.
+    this.unsubs.push(
+      this.c.store.onChange((ch) => {
+        if (this.running && ch.delta.kind === NODE_KIND && ch.delta.id === this.c.transport.self && !ch.record) {
+          this.log.warn({}, "this node's record was removed by a peer; publishing it again");
+          void this.publishSelf().catch(() => {});
+        }
+      }),
+    );
     this.advertLoop();
     this.redialLoop(0);
   }
@@ -119,7 +128,8 @@ class Members implements Membership {
     this.running = false;
     for (const cancel of this.cancels) cancel();
     this.cancels = [];
-    this.unsub?.();
+    for (const u of this.unsubs) u();
+    this.unsubs = [];
   }
 
   stats() {

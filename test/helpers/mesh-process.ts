@@ -1,7 +1,7 @@
 // Real `peerstack node` processes for multi-process tests and benchmarks: spawn N agents (optionally
 // inside network namespaces), write through the native routes, wait for convergence, kill -9, restart.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { newClusterKey } from "../../node/main/identity.ts";
@@ -85,6 +85,12 @@ export class MeshProcess {
     });
   }
 
+  /** Resident set size of the process, MiB (Linux). */
+  rssMiB(): number {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.proc.pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  }
+
   async kill9(): Promise<void> {
     this.proc.kill("SIGKILL");
     await this.exited;
@@ -120,8 +126,9 @@ export class MeshProcess {
     return r;
   }
 
-  async record(kind: string, id: string): Promise<Record<string, unknown> | undefined> {
-    const res = await fetch(`${this.httpUrl}/mesh/records/${kind}/${id}`, { signal: AbortSignal.timeout(5000) });
+  /** The record, or undefined; with waitMs the node answers as soon as the record arrives. */
+  async record(kind: string, id: string, waitMs = 0): Promise<Record<string, unknown> | undefined> {
+    const res = await fetch(`${this.httpUrl}/mesh/records/${kind}/${id}${waitMs ? `?wait=${waitMs}` : ""}`, { signal: AbortSignal.timeout(5000 + waitMs) });
     return res.status === 200 ? ((await res.json()) as Record<string, unknown>) : undefined;
   }
 
@@ -169,8 +176,13 @@ export async function startMesh(n: number, opts: { prefix?: string; spec?: (i: n
   };
   try {
     await mesh.add("n1", opts.spec?.(0));
-    const rest = await Promise.all(Array.from({ length: n - 1 }, (_, i) => new MeshProcess(spec(`n${i + 2}`, opts.spec?.(i + 1))).start()));
-    nodes.push(...rest);
+    // A few at a time: twenty agents loading libp2p at once on two cores miss any sane start timeout.
+    const rest = Array.from({ length: n - 1 }, (_, i) => new MeshProcess(spec(`n${i + 2}`, opts.spec?.(i + 1))));
+    for (let i = 0; i < rest.length; i += 4) {
+      const wave = rest.slice(i, i + 4);
+      nodes.push(...wave);
+      await Promise.all(wave.map((p) => p.start(60_000)));
+    }
   } catch (err) {
     await mesh.destroy();
     throw err;
