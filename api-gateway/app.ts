@@ -62,9 +62,9 @@ export function gatewayContext(o: GatewayOptions): GatewayContext {
   };
 }
 
-const api: FastifyPluginAsync<GatewayOptions> = async (app, opts) => {
-  const ctx = gatewayContext(opts);
-  app.decorate("gateway", ctx);
+// Everything inside one encapsulated context, so the auth hook and JSON parser stay off the host's routes.
+const services: FastifyPluginAsync<GatewayOptions & { ctx: GatewayContext }> = async (app, opts) => {
+  const { ctx } = opts;
   // OpenStack clients send Content-Type: application/json on some bodiless requests.
   const parseJson = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
@@ -89,6 +89,12 @@ const api: FastifyPluginAsync<GatewayOptions> = async (app, opts) => {
   await app.register(opts.services?.image ?? imageStub, { ctx, prefix: "/image" });
   await app.register(opts.services?.volume ?? volumeStub, { ctx, prefix: "/volume" });
   await app.register(opts.services?.network ?? networkStub, { ctx, prefix: "/networking" });
+};
+
+const api: FastifyPluginAsync<GatewayOptions> = async (app, opts) => {
+  const ctx = gatewayContext(opts);
+  app.decorate("gateway", ctx);
+  await app.register(services, { ...opts, ctx });
 };
 
 /** The whole API as one plugin (not encapsulated, so `app.gateway` is visible to the host app). */
