@@ -45,7 +45,7 @@ beforeAll(async () => {
   t0 = Date.now();
   await lvm.pvcreate(timed, guest.devices);
   await lvm.vgcreate(timed, VG, guest.devices);
-});
+}, 300_000); // first run fetches the kernel; a loaded 2-core machine boots TCG slowly
 
 afterAll(async () => {
   if (guest) {
@@ -62,7 +62,7 @@ afterAll(async () => {
 
 describe("the LVM test guest", () => {
   it("runs commands on the Debian guest kernel, with device-mapper, and its disks", async () => {
-    expect(guest.bootMs).toBeLessThan(60_000);
+    expect(guest.bootMs).toBeLessThan(120_000);
     const { stdout } = await guest.runner.run("sh", ["-c", "uname -r; test -e /dev/mapper/control && echo dm; ls /dev/vda"]);
     expect(stdout).toBe(`${(await guestKernel()).kver}\ndm\n/dev/vda\n`);
     expect(guest.devices).toEqual(["/dev/vda"]);
@@ -74,7 +74,7 @@ storageContract("lvm (thin pool, real lvm2 in a guest)", async () => ({
   runner: timed,
   hostRunner: host,
   workDir,
-}));
+}), { timeoutMs: 180_000 });
 
 describe("lvm driver: a retry after a crash converges", () => {
   const d = () => lvmStorage({ vg: VG, runner: timed });
@@ -97,14 +97,14 @@ describe("lvm driver: a retry after a crash converges", () => {
     await io(v.path, `read -P 0x5a 0 ${MiB}`);
     await io(v.path, `read -P 0 ${MiB} ${MiB}`);
     expect((await lvm.lvs(timed, VG)).map((r) => r.name)).not.toContain("ps-part-img-img7");
-  });
+  }, 180_000);
 
   it("a clone made but not yet grown is grown by the retry", async () => {
     await lvm.lvcreateThinSnapshot(timed, VG, "ps-img-img7", "ps-vol-vol8");
     expect((await d().list()).find((v) => v.id === "vol8")?.sizeBytes).toBe(8 * MiB);
     expect(await d().createVolume("vol8", 1, { fromImage: "img7" })).toMatchObject({ id: "vol8", sizeBytes: GiB });
     expect((await d().list()).find((v) => v.id === "vol8")?.sizeBytes).toBe(GiB);
-  });
+  }, 180_000);
 
   it("LVs that are not peerstack's are neither listed nor touched", async () => {
     await lvm.lvcreateThin(timed, VG, "peerstack-pool", "operator-lv", 4 * MiB);
@@ -113,5 +113,5 @@ describe("lvm driver: a retry after a crash converges", () => {
     await d().deleteImage("img7");
     expect(await d().list()).toEqual([]);
     expect((await lvm.lvs(timed, VG)).map((r) => r.name).sort()).toEqual(["operator-lv", "peerstack-pool"]);
-  });
+  }, 180_000);
 });

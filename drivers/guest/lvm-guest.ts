@@ -95,7 +95,7 @@ export async function startLvmGuest(opts: LvmGuestOptions): Promise<LvmGuest> {
     await rm(dir, { recursive: true, force: true });
   };
 
-  const bootTimeoutMs = opts.bootTimeoutMs ?? 60_000;
+  const bootTimeoutMs = opts.bootTimeoutMs ?? 120_000;
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([

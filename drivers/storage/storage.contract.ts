@@ -20,7 +20,9 @@ export interface StorageHarness {
 
 const MiB = 1024 ** 2;
 
-export function storageContract(name: string, setup: () => Promise<StorageHarness>): void {
+/** `timeoutMs` per case: drivers whose commands run in a TCG guest need more than the default. */
+export function storageContract(name: string, setup: () => Promise<StorageHarness>, opts: { timeoutMs?: number } = {}): void {
+  const timeout = opts.timeoutMs ?? 30_000;
   describe(`StorageDriver contract: ${name}`, () => {
     let h: StorageHarness;
     let d: StorageDriver;
@@ -51,7 +53,7 @@ export function storageContract(name: string, setup: () => Promise<StorageHarnes
       const u = await d.usage();
       expect(u.capacityBytes).toBeGreaterThan(0);
       expect(u.provisionedBytes).toBe(0);
-    });
+    }, timeout);
 
     it("imports an image once; a volume cloned from it reads the image's data", async () => {
       const img = await d.importImage("img1", source, { format: "qcow2" });
@@ -63,7 +65,7 @@ export function storageContract(name: string, setup: () => Promise<StorageHarnes
       await io("vol1", "read", 0x5a, 0);
       await io("vol1", "read", 0x00, 1);
       await fails(io("vol1", "read", 0x00, 0)); // the check itself can fail
-    });
+    }, timeout);
 
     it("a blank volume reads zeros; the listing and usage show every object", async () => {
       expect(await d.createVolume("vol0", 2)).toMatchObject({ id: "vol0", kind: "volume", sizeBytes: 2 * GiB });
@@ -72,14 +74,14 @@ export function storageContract(name: string, setup: () => Promise<StorageHarnes
       expect(all.map((v) => `${v.kind}:${v.id}:${v.sizeBytes}`).sort()).toEqual(
         [`image:img1:${64 * MiB}`, `volume:vol0:${2 * GiB}`, `volume:vol1:${GiB}`]);
       expect((await d.usage()).provisionedBytes).toBeGreaterThanOrEqual(3 * GiB + 64 * MiB);
-    });
+    }, timeout);
 
     it("clones are copy-on-write: writing one leaves the image and other clones alone", async () => {
       await io("vol1", "write", 0xa1, 0);
       await d.createVolume("vol2", 1, { fromImage: "img1" });
       await io("vol2", "read", 0x5a, 0);
       await io("vol1", "read", 0xa1, 0);
-    });
+    }, timeout);
 
     it("a snapshot keeps the point-in-time data; a clone of it reads that data", async () => {
       expect(await d.snapshot("vol1", "snap1")).toMatchObject({ id: "snap1", kind: "snapshot", sizeBytes: GiB });
@@ -88,7 +90,7 @@ export function storageContract(name: string, setup: () => Promise<StorageHarnes
       expect(await d.cloneFromSnapshot("snap1", "vol3", 2)).toMatchObject({ id: "vol3", sizeBytes: 2 * GiB, origin: { kind: "snapshot", id: "snap1" } });
       await io("vol3", "read", 0xa1, 0);
       await io("vol1", "read", 0xb2, 0);
-    });
+    }, timeout);
 
     it("resize grows a volume, refuses to shrink it, and errors name the object", async () => {
       expect(await d.resize("vol1", 3)).toMatchObject({ id: "vol1", sizeBytes: 3 * GiB });
@@ -101,7 +103,7 @@ export function storageContract(name: string, setup: () => Promise<StorageHarnes
       await expect(d.createVolume("bad/id", 1)).rejects.toThrow(TypeError);
       expect((await d.list()).find((v) => v.id === "vol1")?.sizeBytes).toBe(3 * GiB);
       await io("vol1", "read", 0xb2, 0); // data survives the resize
-    });
+    }, timeout);
 
     it("concurrent calls for the same object converge on one object", async () => {
       const [a, b] = await Promise.all([
@@ -113,7 +115,7 @@ export function storageContract(name: string, setup: () => Promise<StorageHarnes
       expect(ids.filter((x) => x === "image:img2" || x === "volume:volc").sort()).toEqual(["image:img2", "volume:volc"]);
       await Promise.all([d.delete("volc"), d.deleteImage("img2"), d.delete("volc")]);
       expect((await d.list()).map((v) => v.id)).not.toContain("img2");
-    });
+    }, timeout);
 
     it("an image or snapshot with clones cannot be deleted; deletes are idempotent", async () => {
       await expect(d.deleteImage("img1")).rejects.toThrow(StorageInUseError);
@@ -127,6 +129,6 @@ export function storageContract(name: string, setup: () => Promise<StorageHarnes
       await d.deleteSnapshot("snap1");
       expect(await d.list()).toEqual([]);
       expect((await d.usage()).provisionedBytes).toBe(0);
-    });
+    }, timeout);
   });
 }
