@@ -15,6 +15,9 @@ import { floodLists, remotePorts } from "../drivers/network/l2pop.ts";
 import { buildInitramfs } from "../drivers/guest/initramfs.ts";
 import { guestKernel, type KernelKit } from "../drivers/guest/kernel.ts";
 import { localRunner } from "../drivers/run.ts";
+import { qemuDriver } from "../drivers/compute/qemu.ts";
+import type { ComputeDriver } from "../drivers/compute/interface.ts";
+import { killAllQemu, overlay, testImage, waitConsole as waitServerConsole } from "./helpers/vm.ts";
 import { allocateVni } from "../protocol/vni.ts";
 import { createLab, type Lab } from "./helpers/netns.ts";
 
@@ -58,6 +61,8 @@ describe("VMs on two namespace hosts across VXLAN", () => {
   let kernel: KernelKit;
   let initrd: string;
   const drv: NetworkDriver[] = [];
+  let compute: ComputeDriver | undefined;
+  let computeDir: string | undefined;
   const vms: Vm[] = [];
   const vniA = allocateVni("vm-net-a", []);
   const vniB = allocateVni("vm-net-b", [{ networkId: "vm-net-a", vni: vniA }]);
@@ -103,6 +108,9 @@ describe("VMs on two namespace hosts across VXLAN", () => {
       { host: 0, networkId: "vm-net-a", portId: "vm1", mac: "52:54:00:10:00:01", ip: "10.60.0.11" },
       { host: 1, networkId: "vm-net-a", portId: "vm2", mac: "52:54:00:10:00:02", ip: "10.60.0.12" },
       { host: 1, networkId: "vm-net-b", portId: "vm3", mac: "52:54:00:10:00:03", ip: "10.60.0.13" },
+      // A server the compute driver boots from the test image (host 1), and VM4 (host 2) that pings it.
+      { host: 0, networkId: "vm-net-a", portId: "srv1", mac: "52:54:00:10:00:31", ip: "10.60.0.31" },
+      { host: 1, networkId: "vm-net-a", portId: "vm4", mac: "52:54:00:10:00:04", ip: "10.60.0.14" },
       // A fake guest (namespace + veth) on network B on host 1: VM3's positive control.
       { host: 0, networkId: "vm-net-b", portId: "g1b", mac: "52:54:00:10:00:21", ip: "10.60.0.21", existing: "psv-g1b" },
     ];
@@ -130,6 +138,11 @@ describe("VMs on two namespace hosts across VXLAN", () => {
 
   afterAll(async () => {
     for (const vm of vms) vm.proc.kill("SIGKILL");
+    if (computeDir) {
+      await compute?.delete("srv1").catch(() => {});
+      await killAllQemu(computeDir);
+      await rm(computeDir, { recursive: true, force: true });
+    }
     for (const d of drv) await d.teardown().catch(() => {});
     await lab?.destroy();
     await rm(dir, { recursive: true, force: true });
@@ -149,4 +162,21 @@ describe("VMs on two namespace hosts across VXLAN", () => {
     const done = await waitConsole(vm3, /PS-PING 10\.60\.0\.21 \w+[\s\S]*PS-PING 10\.60\.0\.11 \w+[\s\S]*PS-PING 10\.60\.0\.12 \w+/, 90_000);
     expect(done[0]).toMatch(/PS-PING 10\.60\.0\.21 OK[\s\S]*PS-PING 10\.60\.0\.11 FAIL[\s\S]*PS-PING 10\.60\.0\.12 FAIL/);
   }, 240_000);
+
+  it("a server the QEMU compute driver boots (test image, NIC on the driver's tap, in host 1's namespace) gets its DHCP lease and is pinged by VM4 on host 2", async () => {
+    const img = await testImage();
+    computeDir = await mkdtemp(join(tmpdir(), "psnet-qc-"));
+    compute = qemuDriver({ stateDir: computeDir });
+    const disk = await overlay(img.qcow2, join(computeDir, "srv1.qcow2"));
+    await compute.create({
+      id: "srv1", memoryMb: 192, disks: [{ path: disk }], nics: [{ tap: "pstap-srv1", mac: "52:54:00:10:00:31", mtu: 1450 }],
+      metadata: { hostname: "srv1" }, // no IP: the guest asks DHCP
+      kernel: { path: img.vmlinux, initrd: img.initrd, cmdline: img.cmdline }, netns: lab.hosts[0],
+    });
+    const { text } = await waitServerConsole(compute, "srv1", /PEERSTACK-READY [^\n]*\n/, { timeoutMs: 120_000 });
+    expect(text).toMatch(/PEERSTACK-READY hostname=srv1 id=srv1 ip=10\.60\.0\.31\/24 mtu=1450/);
+    const vm4 = startVm({ name: "vm4", ns: lab.hosts[1], tap: "pstap-vm4", mac: "52:54:00:10:00:04", ping: ["10.60.0.31"], tries: 60, size: 1422 });
+    expect((await waitConsole(vm4, /PS-NET .*/, 90_000))[0]).toContain("ip=10.60.0.14 server=10.60.0.3 mtu=1450");
+    expect((await waitConsole(vm4, /PS-PING 10\.60\.0\.31 \w+/, 120_000))[0]).toBe("PS-PING 10.60.0.31 OK");
+  }, 300_000);
 });
