@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { request } from "../../protocol/placement/testing.ts";
+import { SeededRandom } from "../../protocol/random.ts";
+import { ManualClock } from "../../protocol/testing/manual-clock.ts";
+import { MemoryNetwork } from "../mesh/memory-transport.ts";
+import { encode } from "../mesh/wire.ts";
+import { advertiser, ADVERT_TYPE, CAPACITY_TOPIC } from "./adverts.ts";
+import { Ledger } from "./ledger.ts";
+import { CapacityView } from "./view.ts";
+
+function mesh(n: number) {
+  const clock = new ManualClock(0);
+  const net = new MemoryNetwork({ clock, latencyMs: 5 });
+  const random = new SeededRandom(7);
+  const nodes = Array.from({ length: n }, (_, i) => {
+    const id = `n${i}`;
+    const transport = net.join(id);
+    const ledger = new Ledger({ node: id, total: { vcpus: 4, ramMb: 8192, diskGb: 100 } });
+    const view = new CapacityView(id, clock);
+    const adv = advertiser({ intervalMs: 1000, coalesceMs: 50 })({ clock, random: random.fork(id), transport, ledger, view });
+    return { id, transport, ledger, view, adv };
+  });
+  return { clock, net, nodes };
+}
+
+describe("capacity adverts", () => {
+  it("every node learns every other's capacity, and changes arrive coalesced", async () => {
+    const { clock, net, nodes } = mesh(3);
+    for (const n of nodes) n.adv.start();
+    await clock.run(20);
+    expect(nodes[0].view.size).toBe(3);
+    const before = net.messages;
+    const l = nodes[1].ledger;
+    for (let i = 0; i < 5; i++) l.hold(request(`s${i}`), 1, clock.now(), 10_000);
+    await clock.run(100);
+    expect(net.messages - before).toBe(2); // five changes, one advert to the two others
+    expect(nodes[0].view.get("n1")?.state.used.vcpus).toBe(5);
+    expect(nodes[1].view.get("n1")?.state.used.vcpus).toBe(5); // own view is exact at once
+    for (const n of nodes) n.adv.stop();
+  });
+
+  it("ages entries, ignores old seqs, drops adverts claiming another node's identity", async () => {
+    const { clock, net, nodes } = mesh(2);
+    nodes[0].adv.start();
+    nodes[1].adv.start();
+    await clock.run(20);
+    nodes[1].adv.stop();
+    await clock.run(5000);
+    expect(nodes[0].view.ageMs("n1")).toBeGreaterThanOrEqual(5000);
+    expect(nodes[0].view.fresh(3000).map((h) => h.node)).toEqual(["n0"]);
+    const forged = nodes[1].ledger.state();
+    forged.node = "n0";
+    await net.node("n1")!.publish(CAPACITY_TOPIC, encode(ADVERT_TYPE, "n1", { seq: 99, state: forged }));
+    await clock.run(20);
+    expect(nodes[0].view.get("n0")?.seq).not.toBe(99);
+    expect(nodes[0].view.learn(nodes[1].ledger.state(), 0)).toBe(false);
+    nodes[0].adv.stop();
+  });
+
+  it("samples distinct fresh hosts", () => {
+    const clock = new ManualClock(0);
+    const view = new CapacityView("a", clock);
+    for (let i = 0; i < 100; i++) view.learn(new Ledger({ node: `h${i}`, total: { vcpus: 1, ramMb: 1, diskGb: 1 } }).state(), 1);
+    const s = view.sample(10, 1000, new SeededRandom(1));
+    expect(s).toHaveLength(10);
+    expect(new Set(s.map((h) => h.node)).size).toBe(10);
+    view.forget("h5");
+    expect(view.size).toBe(99);
+    expect(view.sample(200, 1000, new SeededRandom(1))).toHaveLength(99);
+  });
+});
