@@ -1,0 +1,176 @@
+// A cheap model of gossipsub, so that 10,000 peers fit in one process. Per topic, subscribers form a
+// mesh of degree about D=6 (each newcomer grafts D/2 random members; edges are two-way). A publish is
+// flooded along mesh edges (eager push), each node forwarding once on first receipt and counting the
+// duplicates it receives. Every heartbeat (1 s) lazy gossip repairs what loss, partitions or crashed
+// mesh neighbours cost: a node lacking a recent message (mcache: 3 heartbeats) hears IHAVE from up to
+// D_lazy=6 random members; if one of them holds it and is reachable, IWANT + the message follow.
+import type { Random } from "../../protocol/random.ts";
+import type { GossipMessage } from "../../node/mesh/transport.ts";
+import type { SimNetwork } from "./network.ts";
+
+export const MESH_D = 6;
+export const D_LAZY = 6;
+export const HEARTBEAT_MS = 1000;
+export const MCACHE_HEARTBEATS = 3;
+
+type Handler = (msg: GossipMessage) => void;
+
+interface Topic {
+  name: string;
+  /** Message category for counting: one per topic family, not per AZ. */
+  category: string;
+  members: number[];
+  isMember: Set<number>;
+  neighbors: Map<number, number[]>;
+  recent: Message[];
+  heartbeatArmed: boolean;
+}
+
+interface Message {
+  topic: Topic;
+  from: number;
+  data: Uint8Array;
+  publishedAt: number;
+  /** Nodes that have it (the origin included). */
+  have: Set<number>;
+  /** Earliest arrival already scheduled per node, to avoid scheduling later copies as events. */
+  due: Map<number, number>;
+  /** Some forward was lost or could not be sent: lazy gossip must look for nodes that lack it. */
+  gaps: boolean;
+}
+
+export class GossipRouter {
+  private readonly net: SimNetwork;
+  private readonly random: Random;
+  private readonly topics = new Map<string, Topic>();
+  /** handlers[node] → topic → handlers of that node's components. */
+  private readonly handlers = new Map<number, Map<string, Set<Handler>>>();
+  /** Called with (node, publishedAt) when a message first reaches a node (propagation figures). */
+  onFirstReceipt: ((topic: string, node: number, publishedAt: number, origin: number) => void) | undefined;
+
+  constructor(net: SimNetwork, random: Random) {
+    this.net = net;
+    this.random = random;
+  }
+
+  subscribe(node: number, topic: string, fn: Handler): () => void {
+    const t = this.topic(topic);
+    if (!t.isMember.has(node)) this.graft(t, node);
+    let byTopic = this.handlers.get(node);
+    if (!byTopic) this.handlers.set(node, (byTopic = new Map()));
+    let set = byTopic.get(topic);
+    if (!set) byTopic.set(topic, (set = new Set()));
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  /** Drops every handler of a node (its process died); its mesh edges stay for when it returns. */
+  dropHandlers(node: number): void {
+    this.handlers.delete(node);
+  }
+
+  publish(node: number, topic: string, data: Uint8Array): void {
+    const t = this.topic(topic);
+    const msg: Message = { topic: t, from: node, data, publishedAt: this.net.sched.now(), have: new Set([node]), due: new Map(), gaps: false };
+    this.forward(msg, node, -1);
+    t.recent.push(msg);
+    this.armHeartbeat(t);
+  }
+
+  /** Mesh neighbours of a node on a topic (tests, figures). */
+  meshOf(topic: string, node: number): readonly number[] {
+    return this.topics.get(topic)?.neighbors.get(node) ?? [];
+  }
+
+  private topic(name: string): Topic {
+    let t = this.topics.get(name);
+    if (!t) this.topics.set(name, (t = { name, category: categoryOf(name), members: [], isMember: new Set(), neighbors: new Map(), recent: [], heartbeatArmed: false }));
+    return t;
+  }
+
+  private graft(t: Topic, node: number): void {
+    const mine: number[] = [];
+    t.neighbors.set(node, mine);
+    const want = Math.min(MESH_D / 2, t.members.length);
+    const picked = new Set<number>();
+    while (picked.size < want) picked.add(t.members[this.random.int(t.members.length)]);
+    for (const p of picked) {
+      mine.push(p);
+      t.neighbors.get(p)?.push(node);
+    }
+    t.members.push(node);
+    t.isMember.add(node);
+  }
+
+  private forward(msg: Message, at: number, except: number): void {
+    const now = this.net.sched.now();
+    for (const nb of msg.topic.neighbors.get(at) ?? []) {
+      if (nb === except) continue;
+      if (msg.have.has(nb)) {
+        this.net.count(msg.topic.category); // a duplicate on the wire, dropped by the seen-cache
+        continue;
+      }
+      this.sendCopy(msg, at, nb, msg.topic.category, now);
+    }
+  }
+
+  private sendCopy(msg: Message, from: number, to: number, category: string, now: number): void {
+    const due = msg.due.get(to);
+    // A copy that would arrive after one already on its way is only counted: it changes nothing.
+    const arrives = this.net.send(from, to, category, () => this.receive(msg, to, from));
+    if (arrives < 0) {
+      msg.gaps = true;
+      return;
+    }
+    if (due === undefined || arrives < due) msg.due.set(to, arrives);
+    void now;
+  }
+
+  private receive(msg: Message, node: number, from: number): void {
+    if (msg.have.has(node)) return;
+    msg.have.add(node);
+    this.onFirstReceipt?.(msg.topic.name, node, msg.publishedAt, msg.from);
+    const handlers = this.handlers.get(node)?.get(msg.topic.name);
+    if (handlers) {
+      const gm: GossipMessage = { from: this.net.nodes[msg.from].id, data: msg.data };
+      for (const fn of handlers) fn(gm);
+    }
+    this.forward(msg, node, from);
+  }
+
+  private armHeartbeat(t: Topic): void {
+    if (t.heartbeatArmed) return;
+    t.heartbeatArmed = true;
+    this.net.sched.after(HEARTBEAT_MS, () => {
+      t.heartbeatArmed = false;
+      this.heartbeat(t);
+    });
+  }
+
+  private heartbeat(t: Topic): void {
+    const now = this.net.sched.now();
+    t.recent = t.recent.filter((m) => now - m.publishedAt <= MCACHE_HEARTBEATS * HEARTBEAT_MS);
+    for (const msg of t.recent) {
+      if (!msg.gaps && !this.net.partitioned) continue;
+      for (const node of t.members) {
+        if (msg.have.has(node) || !this.net.nodes[node].up) continue;
+        const due = msg.due.get(node);
+        if (due !== undefined && due > now) continue;
+        for (let i = 0; i < D_LAZY; i++) {
+          const peer = t.members[this.random.int(t.members.length)];
+          if (peer === node || !msg.have.has(peer) || !this.net.reachable(peer, node)) continue;
+          // IHAVE from peer, IWANT back, then the message.
+          this.net.count("gossip.control", 2);
+          this.sendCopy(msg, peer, node, msg.topic.category, now);
+          break;
+        }
+      }
+    }
+    if (t.recent.length > 0) this.armHeartbeat(t);
+  }
+}
+
+/** "/peerstack/capacity/az3/1" → "gossip capacity". */
+function categoryOf(topic: string): string {
+  return `gossip ${topic.split("/")[2] ?? topic}`;
+}

@@ -1,0 +1,100 @@
+// Quota escrow over protocol/crdt/bounded-counter: a node spends only rights it holds; when short it
+// asks a peer of the project's home AZ for a transfer. Rights are never minted here, so the sum of
+// usage across partitions never exceeds the limit.
+import * as bc from "../../protocol/crdt/bounded-counter.ts";
+import type { Random } from "../../protocol/random.ts";
+import type { Transport } from "../../node/mesh/transport.ts";
+import { pack, QUOTA_PROTOCOL, unpack } from "./wire.ts";
+
+export type QuotaResource = "instances" | "cores";
+export type Need = Record<QuotaResource, number>;
+
+interface TransferAsk {
+  project: string;
+  resource: QuotaResource;
+  n: number;
+}
+
+export class QuotaEscrow {
+  private readonly c: { transport: Transport; random: Random };
+  private readonly states = new Map<string, bc.BoundedCounter>();
+  private readonly timeoutMs: number;
+  transfers = 0;
+
+  constructor(init: { timeoutMs: number }, c: { transport: Transport; random: Random }) {
+    this.c = c;
+    this.timeoutMs = init.timeoutMs;
+  }
+
+  start(): void {
+    this.c.transport.handle(QUOTA_PROTOCOL, async (from, data) => {
+      const ask = unpack<TransferAsk>(data);
+      const key = `${ask.project}/${ask.resource}`;
+      const s = this.state(key);
+      const spare = bc.transferable(s, this.c.transport.self);
+      // Give half of the spare (at least what was asked, if there is that much) so the asker need not come back at once.
+      const n = Math.min(spare, Math.max(ask.n, Math.floor(spare / 2)));
+      if (n <= 0) return pack({ state: undefined });
+      const step = bc.transfer(s, this.c.transport.self, from, n);
+      this.states.set(key, step.state);
+      return pack({ state: step.state });
+    });
+  }
+
+  /** This node's initial share of a project's limit (its own grant). */
+  grant(project: string, resource: QuotaResource, n: number): void {
+    if (n <= 0) return;
+    const key = `${project}/${resource}`;
+    this.states.set(key, bc.grant(this.state(key), this.c.transport.self, n).state);
+  }
+
+  /** Spends `need` from local rights, fetching transfers from `peers` when short; false if none could be had. */
+  async take(project: string, need: Need, peers: () => string[]): Promise<boolean> {
+    const resources = Object.keys(need) as QuotaResource[];
+    for (const r of resources) {
+      if (!(await this.ensure(project, r, need[r], peers))) return false;
+    }
+    // All present now (no await between the checks and the spends, so nothing changed them).
+    for (const r of resources) {
+      const key = `${project}/${r}`;
+      if (bc.available(this.state(key), this.c.transport.self) < need[r]) return false;
+    }
+    for (const r of resources) {
+      const key = `${project}/${r}`;
+      this.states.set(key, bc.consume(this.state(key), this.c.transport.self, need[r]).state);
+    }
+    return true;
+  }
+
+  /** Gives rights back to this node (a server was deleted, or its placement failed). */
+  give(project: string, need: Need): void {
+    for (const r of Object.keys(need) as QuotaResource[]) {
+      const key = `${project}/${r}`;
+      this.states.set(key, bc.release(this.state(key), this.c.transport.self, need[r]).state);
+    }
+  }
+
+  private async ensure(project: string, r: QuotaResource, n: number, peers: () => string[]): Promise<boolean> {
+    const key = `${project}/${r}`;
+    const me = this.c.transport.self;
+    for (let tries = 0; tries < 4 && bc.available(this.state(key), me) < n; tries++) {
+      const candidates = peers();
+      if (candidates.length === 0) return false;
+      const peer = candidates[this.c.random.int(candidates.length)];
+      try {
+        const answer = unpack<{ state?: bc.BoundedCounter }>(
+          await this.c.transport.request(peer, QUOTA_PROTOCOL, pack({ project, resource: r, n: n - bc.available(this.state(key), me) } satisfies TransferAsk), { timeoutMs: this.timeoutMs }),
+        );
+        this.transfers++;
+        if (answer.state) this.states.set(key, bc.merge(this.state(key), answer.state));
+      } catch {
+        // Try another peer.
+      }
+    }
+    return bc.available(this.state(key), me) >= n;
+  }
+
+  private state(key: string): bc.BoundedCounter {
+    return this.states.get(key) ?? bc.empty();
+  }
+}
