@@ -29,6 +29,8 @@ describe("file driver specifics", () => {
       await writeFile(leftover, "junk");
       await d.init();
       await expect(stat(leftover)).rejects.toThrow(/ENOENT/);
+      await writeFile(join(dir, "volumes", "not an id!.qcow2"), "stray");
+      expect(await d.list()).toEqual([]);
       const raw = join(dir, "src.raw");
       await host.run("qemu-img", ["create", "-q", "-f", "raw", raw, String(4 * 1024 * 1024)]);
       expect(await d.importImage("r1", raw, { format: "raw" })).toMatchObject({ kind: "image", sizeBytes: 4 * 1024 * 1024 });

@@ -4,7 +4,7 @@
 import { mkdir, readdir, rename, rm, stat, statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { CommandRunner, CreateVolumeOptions, ImportImageOptions, StorageDriver, StorageUsage, VolumeInfo, VolumeKind } from "./interface.ts";
-import { GiB, checkId, checkSize } from "./interface.ts";
+import { GiB, ID, checkId, checkSize } from "./interface.ts";
 import { InvalidSizeError, StorageError, StorageInUseError, StorageNotFoundError } from "./errors.ts";
 import { readQcow2Header } from "./qcow2-header.ts";
 import { Mutex } from "./mutex.ts";
@@ -112,8 +112,9 @@ export function fileStorage(init: FileStorageInit): StorageDriver {
         throw err;
       }
       for (const n of names.sort()) {
-        if (!n.endsWith(".qcow2")) continue;
-        const v = await info(kind, n.slice(0, -".qcow2".length));
+        const id = n.slice(0, -".qcow2".length);
+        if (!n.endsWith(".qcow2") || !ID.test(id)) continue; // partials, stray files
+        const v = await info(kind, id);
         if (v) out.push(v);
       }
     }

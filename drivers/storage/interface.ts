@@ -70,8 +70,10 @@ export interface StorageDriver {
 export const GiB = 1024 ** 3;
 
 /** Ids become file and LV names: keep them to a safe alphabet (UUIDs fit). */
+export const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+
 export function checkId(what: string, id: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(id)) throw new TypeError(`invalid ${what} id "${id}"`);
+  if (!ID.test(id)) throw new TypeError(`invalid ${what} id "${id}"`);
   return id;
 }
 
