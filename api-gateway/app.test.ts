@@ -55,6 +55,7 @@ describe("gateway app", () => {
     open.push(g);
     const root = await g.app.inject({ url: "/" });
     expect(root.statusCode).toBe(300);
+    expect(root.headers["x-openstack-request-id"]).toMatch(/^req-[0-9a-f-]{36}$/);
     expect(Object.keys(root.json().services)).toEqual(["identity", "compute", "image", "volume", "network"]);
     expect((await g.app.inject({ url: "/image" })).json().versions[0].id).toBe("v2.9");
     expect((await g.app.inject({ url: "/volume/v3" })).json().versions[0]).toMatchObject({ id: "v3.0", min_version: "3.0" });

@@ -76,6 +76,12 @@ const services: FastifyPluginAsync<GatewayOptions & { ctx: GatewayContext }> = a
       done(new InvalidRequestError("Malformed JSON in request body."), undefined);
     }
   });
+  // Every OpenStack service answers with a request id clients log (and Nova with its own name for it).
+  app.addHook("onRequest", async (req, reply) => {
+    const id = `req-${ctx.random.uuid()}`;
+    reply.header("X-OpenStack-Request-Id", id);
+    if (req.url.startsWith("/compute")) reply.header("X-Compute-Request-Id", id);
+  });
   await app.register(auth, { ctx });
   await app.register(async (root) => {
     useErrorStyle(root, "keystone", (req) => `${ctx.baseUrl(req)}/identity`, { notFound: false });

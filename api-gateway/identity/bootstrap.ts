@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import type { Clock } from "../../protocol/clock.ts";
 import type { Random } from "../../protocol/random.ts";
+import { systemClock, systemRandom } from "../../node/runtime/system.ts";
 import type { GatewayStore } from "../store.ts";
 import { ASSIGNMENT, assignmentId, DEFAULT_DOMAIN, DEFAULT_DOMAIN_ID, isoMicro, PROJECT, ROLE, USER } from "./model.ts";
 import { DEFAULT_COST, hashPassword, type ScryptCost } from "./passwords.ts";
@@ -61,7 +62,7 @@ export function openrcText(o: { authUrl: string; user: string; password: string;
 }
 
 /** Creates what is missing; leaves existing records (and the admin password) alone. */
-export async function bootstrapIdentity(store: GatewayStore, opts: BootstrapOptions, c: { clock: Clock; random: Random }): Promise<BootstrapResult> {
+export async function bootstrapIdentity(store: GatewayStore, opts: BootstrapOptions, c: { clock: Clock; random: Random } = { clock: systemClock, random: systemRandom }): Promise<BootstrapResult> {
   const userName = opts.adminUser ?? "admin";
   const projectName = opts.adminProject ?? "admin";
   const region = opts.region ?? "RegionOne";
