@@ -22,11 +22,11 @@ export const volumeStub: ServicePlugin = async (app, { ctx }) => {
     reply.code(300);
     return { versions: [volumeVersion(ctx.baseUrl(req))] };
   });
-  app.get("/v3", { config: { public: true } }, async (req) => ({ versions: [volumeVersion(ctx.baseUrl(req))] }));
+  await app.register(async (v3) => v3.get("/", { config: { public: true } }, async (req) => ({ versions: [volumeVersion(ctx.baseUrl(req))] })), { prefix: "/v3" });
 };
 
 export const networkStub: ServicePlugin = async (app, { ctx }) => {
   useErrorStyle(app, "neutron", (req) => `${ctx.baseUrl(req)}/identity`);
   app.get("/", { config: { public: true } }, async (req) => ({ versions: networkVersions(ctx.baseUrl(req)) }));
-  app.get("/v2.0", { config: { public: true } }, async () => ({ resources: [] }));
+  await app.register(async (v2) => v2.get("/", { config: { public: true } }, async () => ({ resources: [] })), { prefix: "/v2.0" });
 };

@@ -168,6 +168,16 @@ describe("identity (Keystone v3) routes", () => {
     expect((await call("GET", `/projects/${m.project.id}/users/${m.user.id}/roles`, admin)).json().roles.map((r: { name: string }) => r.name)).toEqual(["member"]);
   });
 
+  it("a user changes their own password with the original one; nobody else can", async () => {
+    const m = await member();
+    const url = `/users/${m.user.id}/password`;
+    expect((await call("POST", url, m.token, { user: { original_password: "wrong", password: "new-pw" } })).statusCode).toBe(401);
+    expect((await call("POST", url, admin, { user: { original_password: "bob-pw", password: "new-pw" } })).statusCode).toBe(403);
+    expect((await call("POST", url, m.token, { user: { original_password: "bob-pw", password: "new-pw" } })).statusCode).toBe(204);
+    expect((await call("POST", "/auth/tokens", undefined, passwordAuth("bob", "bob-pw", "demo"))).statusCode).toBe(401);
+    expect((await call("POST", "/auth/tokens", undefined, passwordAuth("bob", "new-pw", "demo"))).statusCode).toBe(201);
+  });
+
   it("domains: only Default, found by id or name", async () => {
     expect((await call("GET", "/domains/default", admin)).json().domain).toMatchObject({ id: "default", name: "Default", enabled: true });
     expect((await call("GET", "/domains?name=Default", admin)).json().domains).toHaveLength(1);

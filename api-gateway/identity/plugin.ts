@@ -16,9 +16,10 @@ export const identity: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app,
     reply.code(300);
     return { versions: { values: [identityVersion(ctx.baseUrl(req))] } };
   });
-  app.get("/v3", { config: { public: true } }, async (req) => ({ version: identityVersion(ctx.baseUrl(req)) }));
   await app.register(
     async (v3) => {
+      // "/" under a prefix answers both /identity/v3 and /identity/v3/, whatever the host's router options.
+      v3.get("/", { config: { public: true } }, async (req) => ({ version: identityVersion(ctx.baseUrl(req)) }));
       await v3.register(authRoutes, { ctx });
       await v3.register(projectRoutes, { ctx });
       await v3.register(userRoutes, { ctx });

@@ -3,11 +3,11 @@ import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { requireAuth } from "../auth/plugin.ts";
 import { isAdmin, requireAdmin } from "../auth/policy.ts";
 import type { GatewayContext } from "../context.ts";
-import { ConflictError, ItemNotFoundError, PolicyForbiddenError } from "../errors.ts";
+import { ConflictError, InvalidCredentialsError, InvalidRequestError, ItemNotFoundError, PolicyForbiddenError } from "../errors.ts";
 import type { CatalogRecord } from "../store.ts";
 import { bodyObject, listLinks, optBool, optString, query, queryBool, requiredName, type Obj } from "./http.ts";
 import { ASSIGNMENT, DEFAULT_DOMAIN_ID, hexId, isoMicro, projectView, USER, userView } from "./model.ts";
-import { hashPassword } from "./passwords.ts";
+import { hashPassword, verifyPassword } from "./passwords.ts";
 
 export const userRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
   const base = (req: FastifyRequest) => `${ctx.baseUrl(req)}/identity`;
@@ -78,6 +78,19 @@ export const userRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (ap
     find(req.params.id);
     for (const a of ctx.store.list(ASSIGNMENT, (r) => r.user === req.params.id)) await ctx.store.remove(ASSIGNMENT, a.id);
     await ctx.store.remove(USER, req.params.id);
+    return reply.code(204).send();
+  });
+
+  // Self-service password change: the caller's own user, proving the current password.
+  app.post<{ Params: { id: string } }>("/users/:id/password", async (req, reply) => {
+    const a = requireAuth(req);
+    if (a.user.id !== req.params.id) throw new PolicyForbiddenError("identity:change_password");
+    const u = bodyObject(req, "user");
+    const original = optString(u, "original_password", 4096);
+    const password = optString(u, "password", 4096);
+    if (original === undefined || password === undefined) throw new InvalidRequestError("'password' and 'original_password' are required properties.");
+    if (!(await verifyPassword(original, find(req.params.id).password_hash))) throw new InvalidCredentialsError();
+    await ctx.store.put(USER, req.params.id, { password_hash: await hashPassword(password, ctx.random, ctx.passwordCost) });
     return reply.code(204).send();
   });
 
