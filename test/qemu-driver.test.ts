@@ -1,6 +1,6 @@
 // The QEMU compute driver against real QEMU (TCG here: /dev/kvm is PVM) and the real test image.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "../drivers/run.ts";
@@ -113,9 +113,34 @@ describe("qemu driver (real QEMU, TCG)", () => {
     await driver.delete("web");
     expect(await qemuPidsMentioning(join(stateDir, "web"))).toEqual([]);
     await expect(driver.status("web")).rejects.toBeInstanceOf(ServerNotFoundError);
+    await expect(driver.stop("web")).rejects.toBeInstanceOf(ServerNotFoundError);
     await driver.delete("web");
     await expect(driver.create({ id: "nodisk", memoryMb: 64, disks: [{ path: join(stateDir, "absent.qcow2") }], nics: [] })).rejects.toBeInstanceOf(InvalidServerSpecError);
     await expect(driver.status("../etc")).rejects.toBeInstanceOf(InvalidServerSpecError);
     expect(await driver.list()).toEqual([]);
   }, 60_000);
+
+  it("without an IP in the metadata the image takes one from DHCP (dnsmasq on the tap), with the MTU option", async () => {
+    const pidfile = join(stateDir, "dnsmasq.pid");
+    await run("dnsmasq", [
+      "--conf-file=/dev/null", `--interface=${TAP}`, "--bind-interfaces", "--except-interface=lo", "--port=0",
+      "--dhcp-range=10.77.0.50,10.77.0.60,255.255.255.0", "--dhcp-host=52:54:00:77:00:03,10.77.0.53",
+      "--dhcp-option=option:router,10.77.0.1", "--dhcp-option=26,1450",
+      `--pid-file=${pidfile}`, `--dhcp-leasefile=${join(stateDir, "leases")}`,
+    ], { netns: NS });
+    try {
+      const disk = await overlay(img.qcow2, join(stateDir, "dhcp.qcow2"));
+      await driver.create({
+        id: "dhcp", memoryMb: 192, disks: [{ path: disk }], nics: [{ tap: TAP, mac: "52:54:00:77:00:03" }],
+        kernel: { path: img.vmlinux, initrd: img.initrd, cmdline: img.cmdline }, netns: NS,
+      });
+      const { text } = await waitConsole(driver, "dhcp", READY);
+      expect(text.match(READY)![0]).toMatch(/id=dhcp ip=10\.77\.0\.53\/24 mtu=1450 /);
+      expect(await run("ping", ["-c", "1", "-W", "2", "10.77.0.53"], { netns: NS })).toBeDefined();
+      await driver.delete("dhcp");
+    } finally {
+      const pid = Number(await readFile(pidfile, "utf8").catch(() => "0"));
+      if (pid > 0) process.kill(pid, "SIGTERM");
+    }
+  }, 120_000);
 });

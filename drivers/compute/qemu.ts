@@ -39,6 +39,18 @@ const silent: Logger = { info: () => {}, warn: () => {} };
 
 const STATE_OF: Record<string, PowerState> = { running: "running", shutdown: "shutdown" };
 
+/** The console log is appended across boots; at each start keep only its last CONSOLE_KEEP bytes. */
+const CONSOLE_MAX = 4 * 1024 * 1024;
+const CONSOLE_KEEP = 1024 * 1024;
+
+async function trimConsole(path: string): Promise<void> {
+  const size = await stat(path).then((s) => s.size, () => 0);
+  if (size <= CONSOLE_MAX) return;
+  const text = await readFile(path);
+  await writeFile(`${path}.tmp`, text.subarray(text.length - CONSOLE_KEEP));
+  await rename(`${path}.tmp`, path);
+}
+
 export function qemuDriver(init: QemuDriverInit): ComputeDriver {
   const runner = init.runner ?? localRunner;
   const log = init.logger ?? silent;
@@ -111,6 +123,7 @@ export function qemuDriver(init: QemuDriverInit): ComputeDriver {
       }),
     );
     await clearRuntime(p);
+    await trimConsole(p.console);
     await rm(p.fwcfgDir, { recursive: true, force: true });
     await mkdir(p.fwcfgDir, { recursive: true });
     for (const [k, v] of Object.entries(fwCfgEntries(spec))) await writeFile(join(p.fwcfgDir, k), v);
@@ -218,7 +231,11 @@ export function qemuDriver(init: QemuDriverInit): ComputeDriver {
     },
 
     start: (id) => locked(id, () => startLocked(id)),
-    stop: (id, opts: StopOptions = {}) => locked(id, () => stopLocked(id, opts.timeoutMs ?? 60_000)),
+    stop: (id, opts: StopOptions = {}) =>
+      locked(id, async () => {
+        await readSpec(pathsOf(id), id, `stopping server "${id}"`);
+        return stopLocked(id, opts.timeoutMs ?? 60_000);
+      }),
     reboot: (id, kind, opts: RebootOptions = {}) => locked(id, () => rebootLocked(id, kind, opts.timeoutMs ?? 60_000)),
 
     delete(id) {

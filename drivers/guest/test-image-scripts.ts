@@ -66,10 +66,11 @@ if ip link show eth0 >/dev/null 2>&1; then
   if [ -n "$IP" ]; then
     ip addr add "$IP" dev eth0; [ -n "$GW" ] && ip route add default via "$GW"
   else
-    udhcpc -i eth0 -n -q -t 3 -T 1 -s /etc/udhcpc.script >/dev/null 2>&1
+    udhcpc -i eth0 -n -q -t 3 -T 1 -O mtu -s /etc/udhcpc.script >/dev/null 2>&1
     IP=$(ip -o -4 addr show dev eth0 | awk '{print $4}' | head -1)
   fi
 fi
+[ "$(hostname)" = "(none)" ] && hostname "$(cat /etc/hostname)"
 acpid -c /etc/acpi -l /dev/null -p /var/run/acpid.pid
 echo "PEERSTACK-READY hostname=$(hostname) id=@{ID:-none} ip=@{IP:-none} mtu=$(cat /sys/class/net/eth0/mtu 2>/dev/null || echo none) root=$(awk '$2=="/"{print $1}' /proc/mounts | tail -1) uptime=$(cut -d' ' -f1 /proc/uptime)" > /dev/console
 `.replaceAll("@{", "${").replace("MODULES", TEST_IMAGE_MODULES.join(" ")).replace("PREFIX", FW_CFG_PREFIX);
@@ -97,6 +98,7 @@ case "$1" in
     ip addr add "$ip/@{mask:-24}" dev "$interface"
     [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"
     for r in $router; do ip route add default via "$r" dev "$interface"; break; done
+    [ -n "$hostname" ] && [ "$(hostname)" = "(none)" ] && hostname "$hostname"
     : > /etc/resolv.conf; for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done ;;
 esac
 exit 0
