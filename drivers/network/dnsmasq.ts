@@ -94,7 +94,7 @@ export class Dnsmasq {
       "bind-interfaces",
       "no-resolv",
       "no-hosts",
-      "user=root",
+      "user=root", // it re-reads the hosts file on SIGHUP; the state dir may be private (0700)
       `dhcp-range=${network},static,${netmask},${spec.leaseSeconds ?? 86400}`,
       `dhcp-hostsfile=${join(dir, "hosts")}`,
       `dhcp-leasefile=${join(dir, "leases")}`,
