@@ -19,6 +19,7 @@ import { DEFAULT_COST, type ScryptCost } from "./identity/passwords.ts";
 import { imageStub, networkStub, volumeStub, type ServicePlugin } from "./service-stubs.ts";
 import type { GatewayStore } from "./store.ts";
 import { rootDocument } from "./versions.ts";
+import { ackingStore, useWriteTracking, type Replicate } from "./write-acks.ts";
 
 export interface GatewayOptions {
   store: GatewayStore;
@@ -31,6 +32,8 @@ export interface GatewayOptions {
   passwordCost?: ScryptCost;
   /** node/quota's view; default: Nova's default limits (a stub, see compute/limits.ts). */
   computeQuotas?: ComputeQuotas;
+  /** Peer acknowledgement of each write (node/mesh/acks.ts `replicate`); without it writes are local only. */
+  replicate?: Replicate;
   /** Real image/volume/network plugins replacing the version-only stubs. */
   services?: { image?: ServicePlugin; volume?: ServicePlugin; network?: ServicePlugin };
 }
@@ -49,12 +52,13 @@ declare module "fastify" {
 export function gatewayContext(o: GatewayOptions): GatewayContext {
   const clock = o.clock ?? systemClock;
   const random = o.random ?? systemRandom;
+  const store = o.replicate ? ackingStore(o.store, o.replicate) : o.store;
   return {
-    store: o.store,
+    store,
     clock,
     random,
-    tokens: new TokenService({ node: o.nodeKey, ttlSec: o.tokenTtlSec }, { store: o.store, clock, random }),
-    identity: new IdentityCatalog(o.store),
+    tokens: new TokenService({ node: o.nodeKey, ttlSec: o.tokenTtlSec }, { store, clock, random }),
+    identity: new IdentityCatalog(store),
     node: o.nodeInfo,
     region: o.nodeInfo.region ?? "RegionOne",
     passwordCost: o.passwordCost ?? DEFAULT_COST,
@@ -76,6 +80,7 @@ const services: FastifyPluginAsync<GatewayOptions & { ctx: GatewayContext }> = a
       done(new InvalidRequestError("Malformed JSON in request body."), undefined);
     }
   });
+  useWriteTracking(app);
   // Every OpenStack service answers with a request id clients log (and Nova with its own name for it).
   app.addHook("onRequest", async (req, reply) => {
     const id = `req-${ctx.random.uuid()}`;
