@@ -52,13 +52,16 @@ export class Checkers {
     const groupHosts = new Map<string, Set<string>>();
     for (const h of this.hosts) {
       for (const c of h.ledger.claims.values()) {
-        const q = perProject.get(c.project) ?? { instances: 0, cores: 0 };
-        q.instances++;
-        q.cores += c.flavor.vcpu;
-        perProject.set(c.project, q);
         const list = serverHosts.get(c.server);
         if (list) list.push(h.node.id);
         else serverHosts.set(c.server, [h.node.id]);
+        // Quota counts servers, not claims: a server briefly claimed twice spent its quota once.
+        if (!list) {
+          const q = perProject.get(c.project) ?? { instances: 0, cores: 0 };
+          q.instances++;
+          q.cores += c.flavor.vcpu;
+          perProject.set(c.project, q);
+        }
         if (c.group) {
           const set = groupHosts.get(c.group) ?? new Set<string>();
           if (set.has(h.node.id)) this.report("anti-affinity", `group "${c.group}" has two servers on host "${h.node.id}"`);

@@ -67,7 +67,9 @@ export class CapacityAdverts {
   }
 
   private publish(): void {
-    const advert: Advert = { ...this.c.ledger.capacity(true), seq: ++this.seq };
+    // Sequence from the wall clock, so a restarted host's adverts still supersede its older ones.
+    this.seq = Math.max(this.seq + 1, this.c.clock.now() * 1000);
+    const advert: Advert = { ...this.c.ledger.capacity(true), seq: this.seq };
     this.store(advert);
     this.published++;
     void this.c.transport.publish(capacityTopic(this.c.ledger.az), pack(advert)).catch(() => {});
