@@ -12,6 +12,7 @@ const commands: Record<string, Command> = {
   bench: { summary: "run a benchmark: bench <name> (see bench/)", load: () => import("./commands/bench.ts") },
   node: { summary: "run one agent (node --help); node remove <id> forgets a dead node", load: () => import("./commands/node.ts") },
   cluster: { summary: "cluster init: create a cluster key and a first node config", load: () => import("./commands/cluster.ts") },
+  sim: { summary: "simulator: sim run <scenario> --out DIR | sim swarm <scenario> --seeds N | sim probe", load: () => import("./commands/sim.ts") },
 };
 
 function usage(): string {
