@@ -32,7 +32,7 @@ const cases: [string, Partial<HostState>, Partial<RequestSpec>, string | undefin
   ["affinity: first member goes anywhere", {}, { group: { id: "g", policy: "affinity", hosts: [] } }, undefined],
   ["affinity: members elsewhere", {}, { group: { id: "g", policy: "affinity", hosts: ["b"] } }, "ServerGroupAffinityFilter"],
   ["affinity: members here", {}, { group: { id: "g", policy: "affinity", hosts: ["a"] } }, undefined],
-  ["affinity: members here per own ledger", { groups: { g: 1 } }, { group: { id: "g", policy: "affinity", hosts: ["b"] } }, undefined],
+  ["affinity: a hold here does not make a member", { groups: { g: 1 } }, { group: { id: "g", policy: "affinity", hosts: ["b"] } }, "ServerGroupAffinityFilter"],
   ["same_host hint", {}, { sameHost: ["b"] }, "SameHostFilter"],
   ["same_host hint here", {}, { sameHost: ["a", "b"] }, undefined],
   ["different_host hint", {}, { differentHost: ["a"] }, "DifferentHostFilter"],

@@ -43,7 +43,8 @@ export const serverGroupAffinityFilter: Filter = {
   passes: (h, s) => {
     if (s.group?.policy !== "affinity") return true;
     const hosts = s.group.hosts ?? [];
-    return hosts.length === 0 || hosts.includes(h.node) || (h.groups[s.group.id] ?? 0) > 0;
+    // Only the group's known hosts count: a host's own group count includes holds of bids it lost.
+    return hosts.length === 0 || hosts.includes(h.node);
   },
 };
 

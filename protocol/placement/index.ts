@@ -3,3 +3,4 @@ export * from "./types.ts";
 export * from "./filters.ts";
 export * from "./weighers.ts";
 export * from "./wire.ts";
+export * from "./errors.ts";

@@ -1,0 +1,95 @@
+// The bidder: every host answers bid requests by re-checking against its own ledger (the authority)
+// and holding the resources for a TTL; an award turns the hold into a claim; releases free it.
+// Duplicates are idempotent and stale attempts are fenced (the ledger does both).
+import type { Clock } from "../../protocol/clock.ts";
+import { firstFailure, type Filter } from "../../protocol/placement/index.ts";
+import type { Ledger } from "../capacity/ledger.ts";
+import type { Transport } from "../mesh/transport.ts";
+import { decode, encode } from "../mesh/wire.ts";
+import { AWARD_PROTOCOL, BID_PROTOCOL, readAwardAsk, readBidAsk, readReleaseAsk, RELEASE_PROTOCOL, type AwardAnswer, type AwardAsk, type BidAnswer, type BidAsk, type ReleaseAsk } from "./messages.ts";
+
+export interface BidderInit {
+  filters?: readonly Filter[];
+  /** Longest hold a requester may ask for. */
+  maxHoldTtlMs?: number;
+}
+
+export interface BidderComponents {
+  clock: Clock;
+  ledger: Ledger;
+  transport: Transport;
+}
+
+export interface BidderHooks {
+  /** Called once per server when this host claims it. */
+  onClaim?(serverId: string, attempt: number): void;
+}
+
+export interface Bidder {
+  start(): void;
+  stop(): void;
+  /** The same operations, in process (the requester uses them when it is itself a candidate). */
+  bid(ask: BidAsk): BidAnswer;
+  award(ask: AwardAsk): AwardAnswer;
+  release(ask: ReleaseAsk): boolean;
+  hooks: BidderHooks;
+}
+
+const CAPACITY_FILTERS = new Set(["RamFilter", "CoreFilter", "DiskFilter", "ServerGroupAntiAffinityFilter"]);
+
+export function bidder(init: BidderInit = {}): (c: BidderComponents) => Bidder {
+  const maxTtl = init.maxHoldTtlMs ?? 60_000;
+  return (c) => {
+    let running = false;
+    const self: Bidder = {
+      hooks: {},
+      bid(ask) {
+        const ttl = Math.min(ask.holdTtlMs, maxTtl);
+        const r = c.ledger.hold(ask.spec, ask.attempt, c.clock.now(), ttl, init.filters);
+        if (r.ok) return { ok: true, state: r.state };
+        return { ok: false, reason: r.reason, busy: busyWithHolds(c.ledger, r.reason, ask, init.filters) };
+      },
+      award(ask) {
+        const outcome = c.ledger.claim(ask.serverId, ask.attempt, c.clock.now());
+        if (outcome === "claimed") self.hooks.onClaim?.(ask.serverId, ask.attempt);
+        return { outcome };
+      },
+      release(ask) {
+        return c.ledger.release(ask.serverId, ask.attempt);
+      },
+      start() {
+        if (running) return;
+        running = true;
+        const me = c.transport.self;
+        c.transport.handle(BID_PROTOCOL, async (_from, data) => encode<BidAnswer>("auction.bid", me, self.bid(readBidAsk(decode(data, ["auction.bid"]).body))));
+        c.transport.handle(AWARD_PROTOCOL, async (_from, data) => encode<AwardAnswer>("auction.award", me, self.award(readAwardAsk(decode(data, ["auction.award"]).body))));
+        c.transport.handle(RELEASE_PROTOCOL, async (_from, data) =>
+          encode("auction.release", me, { freed: self.release(readReleaseAsk(decode(data, ["auction.release"]).body)) }),
+        );
+      },
+      stop() {
+        running = false;
+        const gone = async () => {
+          throw new Error("auction stopped");
+        };
+        for (const p of [BID_PROTOCOL, AWARD_PROTOCOL, RELEASE_PROTOCOL]) c.transport.handle(p, gone);
+      },
+    };
+    return self;
+  };
+}
+
+/** A refusal is "busy" when the server would fit if other requests' holds lapsed: worth asking again. */
+function busyWithHolds(ledger: Ledger, reason: string, ask: BidAsk, filters?: readonly Filter[]): boolean {
+  if (!CAPACITY_FILTERS.has(reason)) return false;
+  const holds = ledger.holdsList();
+  if (holds.length === 0) return false;
+  const state = ledger.state();
+  for (const h of holds) {
+    state.used.vcpus -= h.resources.vcpus;
+    state.used.ramMb -= h.resources.ramMb;
+    state.used.diskGb -= h.resources.diskGb;
+    if (h.group && state.groups[h.group]) state.groups[h.group]--;
+  }
+  return firstFailure(state, ask.spec, filters) === undefined;
+}

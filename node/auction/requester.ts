@@ -1,0 +1,178 @@
+// The requester (front node): picks candidates from its capacity view (filters + weighers over a
+// sample), asks the top k plus one random extra for bids, awards the best bid and releases the rest.
+// No bid: widen to the next candidates (and hosts that were only busy with others' holds), up to
+// maxAttempts; then NoValidHostError. Small meshes (N <= k+1) ask everyone at once.
+import type { Clock } from "../../protocol/clock.ts";
+import { DEFAULT_FILTERS, filterHosts, NoValidHostError, SPREAD, weighHosts, type Filter, type HostState, type RequestSpec, type WeigherMultipliers } from "../../protocol/placement/index.ts";
+import type { Random } from "../../protocol/random.ts";
+import type { CapacityView } from "../capacity/view.ts";
+import type { Transport } from "../mesh/transport.ts";
+import { decode, encode } from "../mesh/wire.ts";
+import type { Bidder } from "./bidder.ts";
+import { AWARD_PROTOCOL, BID_PROTOCOL, readAwardAnswer, readBidAnswer, RELEASE_PROTOCOL, type AwardAnswer, type BidAnswer, type BidAsk } from "./messages.ts";
+
+export interface RequesterInit {
+  k?: number;
+  /** Random extra candidates per round, to escape a stale view. */
+  extra?: number;
+  maxAttempts?: number;
+  bidTimeoutMs?: number;
+  awardTimeoutMs?: number;
+  holdTtlMs?: number;
+  /** Pause before a retry round, times a random factor in [0.5, 1.5). */
+  retryBackoffMs?: number;
+  /** A release that gets no answer is retried this many times, this far apart (a lost award may have claimed). */
+  releaseRetries?: number;
+  releaseRetryMs?: number;
+  /** Hosts considered per placement (a random sample of a large view). */
+  sampleSize?: number;
+  maxAdvertAgeMs?: number;
+  multipliers?: WeigherMultipliers;
+  filters?: readonly Filter[];
+}
+
+export interface RequesterComponents {
+  clock: Clock;
+  random: Random;
+  transport: Transport;
+  view: CapacityView;
+  /** This node's own bidder, called in process when this node is a candidate. */
+  local?: Bidder;
+}
+
+export interface Placement {
+  host: string;
+  attempt: number;
+  /** The winner's state with this server held (as its bid said). */
+  state: HostState;
+}
+
+export interface RequesterStats {
+  placements: number;
+  failures: number;
+  /** Direct messages sent and answered (request + response each count one). */
+  messages: number;
+}
+
+export interface Requester {
+  /** Places `spec`; attempts are numbered from `firstAttempt` (fencing across re-schedules). */
+  place(spec: RequestSpec, opts?: { firstAttempt?: number }): Promise<Placement>;
+  readonly stats: RequesterStats;
+}
+
+export function requester(init: RequesterInit = {}): (c: RequesterComponents) => Requester {
+  const k = init.k ?? 3;
+  const extra = init.extra ?? 1;
+  const maxAttempts = init.maxAttempts ?? 3;
+  const bidTimeoutMs = init.bidTimeoutMs ?? 500;
+  const awardTimeoutMs = init.awardTimeoutMs ?? 500;
+  const holdTtlMs = init.holdTtlMs ?? 5000;
+  const retryBackoffMs = init.retryBackoffMs ?? 50;
+  const releaseRetries = init.releaseRetries ?? 20;
+  const releaseRetryMs = init.releaseRetryMs ?? 1000;
+  const sampleSize = init.sampleSize ?? 64;
+  const maxAge = init.maxAdvertAgeMs ?? 30_000;
+  const multipliers = init.multipliers ?? SPREAD;
+  const filters = init.filters ?? DEFAULT_FILTERS;
+
+  return (c) => {
+    const me = c.transport.self;
+    const stats: RequesterStats = { placements: 0, failures: 0, messages: 0 };
+
+    async function call<T>(peer: string, protocol: string, type: string, body: unknown, timeoutMs: number, read: (b: unknown) => T): Promise<T> {
+      stats.messages++;
+      const answer = await c.transport.request(peer, protocol, encode(type, me, body), { timeoutMs });
+      stats.messages++;
+      return read(decode(answer).body);
+    }
+
+    async function bid(node: string, ask: BidAsk): Promise<BidAnswer | undefined> {
+      try {
+        if (node === me) return c.local?.bid(ask);
+        return await call(node, BID_PROTOCOL, "auction.bid", ask, bidTimeoutMs, readBidAnswer);
+      } catch {
+        return undefined; // silence is no bid
+      }
+    }
+
+    async function award(node: string, serverId: string, attempt: number): Promise<string> {
+      try {
+        if (node === me) return c.local?.award({ serverId, attempt }).outcome ?? "no-bidder";
+        return (await call<AwardAnswer>(node, AWARD_PROTOCOL, "auction.award", { serverId, attempt }, awardTimeoutMs, readAwardAnswer)).outcome;
+      } catch {
+        return "unreachable";
+      }
+    }
+
+    /** Frees a loser's hold (or a claim whose award answer was lost); retried until acknowledged. */
+    function release(node: string, serverId: string, attempt: number): void {
+      if (node === me) {
+        c.local?.release({ serverId, attempt });
+        return;
+      }
+      const tryRelease = (left: number): void => {
+        call(node, RELEASE_PROTOCOL, "auction.release", { serverId, attempt }, awardTimeoutMs, (b) => b).catch(() => {
+          if (left > 0) c.clock.schedule(releaseRetryMs, () => tryRelease(left - 1));
+        });
+      };
+      tryRelease(releaseRetries);
+    }
+
+    /** Candidates for a round: ranked by the view, minus those already asked, top k + `extra` random. */
+    function candidates(spec: RequestSpec, asked: Set<string>): string[] {
+      const pool = c.view.sample(sampleSize, maxAge, c.random);
+      // Hosts a hint or an affinity group points at must be considered even if the sample missed them.
+      for (const node of [...(spec.sameHost ?? []), ...(spec.group?.policy === "affinity" ? (spec.group.hosts ?? []) : [])]) {
+        const e = c.view.get(node);
+        if (e && !pool.some((h) => h.node === node)) pool.push(e.state);
+      }
+      const open = pool.filter((h) => !asked.has(h.node));
+      if (c.view.size <= k + 1 && asked.size === 0) return open.map((h) => h.node); // small mesh: everyone
+      const ranked = weighHosts(filterHosts(open, spec, filters), spec, multipliers).map((w) => w.host.node);
+      const out = ranked.slice(0, k);
+      const rest = ranked.length > k ? ranked.slice(k) : open.map((h) => h.node).filter((n) => !out.includes(n));
+      for (let i = 0; i < extra && rest.length > 0; i++) out.push(rest.splice(c.random.int(rest.length), 1)[0]);
+      return out;
+    }
+
+    async function place(spec: RequestSpec, opts: { firstAttempt?: number } = {}): Promise<Placement> {
+      const first = opts.firstAttempt ?? 1;
+      const asked = new Set<string>();
+      let busy: string[] = [];
+      for (let attempt = first; attempt < first + maxAttempts; attempt++) {
+        if (attempt > first) await c.clock.sleep(retryBackoffMs * (0.5 + c.random.next()));
+        const round = [...new Set([...busy, ...candidates(spec, asked)])];
+        if (round.length === 0) break; // nobody left to ask
+        for (const n of round) asked.add(n);
+        const ask: BidAsk = { spec, attempt, holdTtlMs };
+        const answers = await Promise.all(round.map((n) => bid(n, ask)));
+        const bids: HostState[] = [];
+        busy = [];
+        answers.forEach((a, i) => {
+          if (a?.ok) bids.push(a.state);
+          else if (a && a.busy) busy.push(round[i]);
+        });
+        const ranked = weighHosts(bids, spec, multipliers);
+        let winner: HostState | undefined;
+        for (const { host } of ranked) {
+          if (winner) {
+            release(host.node, spec.serverId, attempt);
+            continue;
+          }
+          const outcome = await award(host.node, spec.serverId, attempt);
+          if (outcome === "claimed" || outcome === "already-claimed") winner = host;
+          else release(host.node, spec.serverId, attempt); // lost, lapsed or unreachable: make sure it is freed
+        }
+        if (winner) {
+          c.view.noteAward(winner.node, winner);
+          stats.placements++;
+          return { host: winner.node, attempt, state: winner };
+        }
+      }
+      stats.failures++;
+      throw new NoValidHostError(spec.serverId, maxAttempts);
+    }
+
+    return { place, stats };
+  };
+}
