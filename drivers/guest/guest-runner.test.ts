@@ -26,6 +26,12 @@ describe("guest runner over the agent protocol", () => {
     expect(stderr).toBe("E\n");
   });
 
+  it("passes empty arguments, backslash escapes and printf directives through untouched", async () => {
+    const args = ["", "-", "\\c stop", "%s %b \\x41", "=lead", "tab\there", "a  b", "*"];
+    const { stdout } = await r.run("bash", ["-c", 'for a in "$@"; do printf "[%s]" "$a"; done', "x", ...args]);
+    expect(stdout).toBe(args.map((a) => `[${a}]`).join(""));
+  });
+
   it("feeds input to the command's stdin and runs in the C locale", async () => {
     expect((await r.run("cat", [], { input: "line1\nline2\n" })).stdout).toBe("line1\nline2\n");
     expect((await r.run("sh", ["-c", "echo $LC_ALL $DM_DISABLE_UDEV"])).stdout).toBe("C 1\n");

@@ -7,7 +7,7 @@ import { createInterface } from "node:readline";
 import type { RunOptions, Runner } from "../run.ts";
 import { CommandError } from "../errors.ts";
 import { PeerstackError } from "../../protocol/errors.ts";
-import { AGENT_READY } from "./guest-runner-agent.ts";
+import { AGENT_READY, encodeArg } from "./guest-runner-agent.ts";
 
 /** The guest stopped answering or went away. */
 export class GuestUnavailableError extends PeerstackError {
@@ -114,9 +114,9 @@ export function guestRunner(io: { input: Readable; output: Writable }): GuestRun
       if (closed !== undefined) return Promise.reject(new GuestUnavailableError(`${cmd}: ${closed}`));
       const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
       const id = nextId++;
-      const argv = wrap(cmd, args, opts).map((a) => `${a}\0`).join("");
+      const argv = wrap(cmd, args, opts).map(encodeArg).join(" ");
       const input = opts.input === undefined || opts.input.length === 0 ? "-" : b64(opts.input);
-      const frame = `${id} ${Math.max(1, Math.ceil(timeoutMs / 1000))} ${b64(argv)} ${input}\n`;
+      const frame = `${id} ${Math.max(1, Math.ceil(timeoutMs / 1000))} ${input} ${argv}\n`;
       return new Promise((resolve, reject) => {
         queue.push({ p: { id, cmd, args, resolve, reject }, frame, timeoutMs });
         pump();
