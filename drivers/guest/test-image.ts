@@ -12,6 +12,7 @@ import { localRunner, type Runner } from "../run.ts";
 import { guestKernel, type KernelKit } from "./kernel.ts";
 import { buildInitramfs, populateRoot, rootSpecKey, type RootSpec } from "./initramfs.ts";
 import { peerstackHome } from "./paths.ts";
+import { withBuildLock } from "./build-lock.ts";
 import * as s from "./test-image-scripts.ts";
 
 export interface TestImage {
@@ -101,19 +102,38 @@ export async function buildTestImage(opts: BuildTestImageOptions = {}): Promise<
   const manifestPath = join(outDir, `${name}.json`);
   const cached = await readManifest(manifestPath);
   if (cached && cached.key === key && !opts.force) return cached;
+  await mkdir(outDir, { recursive: true });
+  // One builder at a time: replacing the base under a VM booted from an overlay would corrupt it.
+  return withBuildLock(join(outDir, `.${name}.lock`), async () => {
+    const now = await readManifest(manifestPath);
+    if (!opts.force && now && now.key === key) return now;
+    return build(kernel, stage1, root, { outDir, name, key, manifestPath, runner, log });
+  });
+}
 
+interface BuildInput {
+  outDir: string;
+  name: string;
+  key: string;
+  manifestPath: string;
+  runner: Runner;
+  log: (msg: string) => void;
+}
+
+async function build(kernel: KernelKit, stage1: RootSpec, root: RootSpec, { outDir, name, key, manifestPath, runner, log }: BuildInput): Promise<TestImage> {
   const t0 = process.hrtime.bigint();
   log(`test image: building ${name} (key ${key})`);
-  await mkdir(outDir, { recursive: true });
   const initrdCached = await buildInitramfs(stage1, { name: "test-image-stage1", runner, log });
   const t = await mkdtemp(join(outDir, `.${name}-build-`));
   try {
     const run = (cmd: string, args: string[]) => runner.run(cmd, args, { timeoutMs: 300_000 });
     log("test image: root filesystem (ext4, mkfs.ext4 -d)");
     await populateRoot(join(t, "root"), root, runner);
-    await run("mkfs.ext4", ["-q", "-F", "-L", "psroot", "-d", join(t, "root"), join(t, "root.img"), `${ROOT_MB}M`]);
+    // Same inputs, same filesystem ids: a rebuild is interchangeable under existing overlays.
+    const uuid = `${key.slice(0, 8)}-${key.slice(8, 12)}-4${key.slice(13, 16)}-8${key.slice(1, 4)}-${key.slice(4, 16)}`;
+    await run("mkfs.ext4", ["-q", "-F", "-L", "psroot", "-U", uuid, "-E", `hash_seed=${uuid}`, "-d", join(t, "root"), join(t, "root.img"), `${ROOT_MB}M`]);
     log("test image: boot partition (FAT + syslinux)");
-    await run("mkfs.vfat", ["-n", "PSBOOT", "-C", join(t, "boot.img"), String(BOOT_MB * 1024)]);
+    await run("mkfs.vfat", ["-n", "PSBOOT", "-i", key.slice(0, 8), "-C", join(t, "boot.img"), String(BOOT_MB * 1024)]);
     await writeFile(join(t, "syslinux.cfg"), SYSLINUX_CFG);
     await run("mcopy", ["-i", join(t, "boot.img"), kernel.vmlinuz, "::vmlinuz"]);
     await run("mcopy", ["-i", join(t, "boot.img"), initrdCached, "::initrd.gz"]);
