@@ -44,6 +44,16 @@ describe("lvm driver (scripted runner)", () => {
     await expect(lvmStorage({ vg: "vg0", runner: r }).createVolume("v1", 1)).rejects.toThrow(/creating volume "v1": not enough space in volume group "vg0"/);
   });
 
+  it("init accepts an existing thin pool but not another LV by the pool's name", async () => {
+    const exists = { lvcreate: '  Logical Volume "peerstack-pool" already exists in volume group "vg0"' };
+    await lvmStorage({ vg: "vg0", runner: scripted(exists) }).init();
+    const linear = scripted(exists);
+    const run = linear.run;
+    linear.run = async (cmd, args, opts) =>
+      cmd === "lvs" ? { stdout: EMPTY_LVS.replace("twi-a-tz--", "-wi-a-----"), stderr: "" } : run(cmd, args, opts);
+    await expect(lvmStorage({ vg: "vg0", runner: linear }).init()).rejects.toThrow(/not a thin pool/);
+  });
+
   it("a missing VG is an error, not an already-deleted volume", async () => {
     const r = scripted({ "lvremove": '  Volume group "vg0" not found' });
     await expect(lvmStorage({ vg: "vg0", runner: r }).delete("v1")).rejects.toThrow(/deleting volume "v1".*not found/);

@@ -131,10 +131,14 @@ export function lvmStorage(init: LvmStorageInit): StorageDriver {
     format: "raw",
 
     async init() {
+      const action = `creating thin pool "${vg}/${pool}"`;
       try {
         await cli.lvcreateThinPool(r, vg, pool, init.poolPercentOfFree ?? 90);
       } catch (cause) {
-        if (!cli.alreadyExists(cause)) fail(`creating thin pool "${vg}/${pool}"`, cause);
+        if (!cli.alreadyExists(cause)) fail(action, cause);
+        // lv_attr's first letter "t" marks a thin pool; anything else by that name is not ours to use.
+        const row = (await rows(action)).find((x) => x.name === pool);
+        if (!row?.attr.startsWith("t")) throw new StorageError(`${action}: "${pool}" exists and is not a thin pool (attr "${row?.attr ?? "?"}")`);
       }
     },
 
