@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newClusterKey } from "../node/main/identity.ts";
-import { MeshProcess, waitConnected, waitConverged } from "./helpers/mesh-process.ts";
+import { MeshProcess, waitConnected, waitConverged, waitFor } from "./helpers/mesh-process.ts";
 
 const execFileP = promisify(execFile);
 const ip = async (...args: string[]) => {
@@ -113,7 +113,12 @@ describe("partition 2|3 in network namespaces", () => {
     const dB = await waitConverged(b, 5000);
     expect(dA).not.toBe(dB);
     expect(await a[0].record("server", "b0")).toBeUndefined();
-    await new Promise((res) => setTimeout(res, 2000));
+    expect(await b[2].record("server", "a0")).toBeUndefined();
+    // Long enough for the cut to be noticed: each side closes its connections to the other.
+    const tCut = Date.now();
+    await waitFor("side A disconnected from side B", async () => (await Promise.all(a.map((p) => p.status()))).every((s) => s.connected === a.length - 1), 20_000, 200);
+    await waitFor("side B disconnected from side A", async () => (await Promise.all(b.map((p) => p.status()))).every((s) => s.connected === b.length - 1), 20_000, 200);
+    console.log(`partition noticed (connections closed) after ${Date.now() - tCut} ms`);
     expect(await b[2].record("server", "a0")).toBeUndefined();
 
     await ip("link", "set", "psmesh-ab", "up");

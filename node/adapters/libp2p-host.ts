@@ -6,7 +6,7 @@ import { yamux } from "@chainsafe/libp2p-yamux";
 import { gossipsub, type GossipSub } from "@libp2p/gossipsub";
 import { identify } from "@libp2p/identify";
 import type { Libp2p, PrivateKey } from "@libp2p/interface";
-import { ping } from "@libp2p/ping";
+import { ping, type Ping } from "@libp2p/ping";
 import { preSharedKey } from "@libp2p/pnet";
 import { tcp } from "@libp2p/tcp";
 import { createLibp2p } from "libp2p";
@@ -24,7 +24,7 @@ export interface HostOptions {
   denyPeer?: (peerId: string) => boolean;
 }
 
-export type PeerstackLibp2p = Libp2p<{ pubsub: GossipSub; identify: unknown; ping: unknown }>;
+export type PeerstackLibp2p = Libp2p<{ pubsub: GossipSub; identify: unknown; ping: Ping }>;
 
 export async function createHost(opts: HostOptions): Promise<PeerstackLibp2p> {
   const deny = opts.denyPeer ?? (() => false);

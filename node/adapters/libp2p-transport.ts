@@ -22,6 +22,7 @@ export class Libp2pTransport implements Transport {
   readonly counters: TransportCounters = { gossipIn: 0, gossipOut: 0, requestsIn: 0, requestsOut: 0, bytesIn: 0, bytesOut: 0 };
   private readonly node: PeerstackLibp2p;
   private readonly subs = new Map<string, Set<(msg: GossipMessage) => void>>();
+  private readonly missed = new Map<string, number>();
 
   constructor(node: PeerstackLibp2p) {
     this.node = node;
@@ -100,6 +101,33 @@ export class Libp2pTransport implements Transport {
       stream.abort(cause instanceof Error ? cause : new Error(String(cause)));
       throw new PeerUnreachableError(peer, protocol, signal?.aborted ? "no answer in time" : "stream failed", { cause });
     }
+  }
+
+  /**
+   * Pings every connected peer; a peer that misses `misses` checks in a row is hung up on. A cut
+   * link leaves TCP connections open for minutes (and after the heal retransmission backoff delays
+   * them further); closing them lets the redial loop open fresh ones as soon as the link is back.
+   */
+  async checkConnections(timeoutMs: number, misses = 2): Promise<string[]> {
+    const dropped: string[] = [];
+    await Promise.all(
+      this.node.getPeers().map(async (peer) => {
+        const id = peer.toString();
+        try {
+          await this.node.services.ping.ping(peer, { signal: AbortSignal.timeout(timeoutMs) });
+          this.missed.delete(id);
+        } catch {
+          const n = (this.missed.get(id) ?? 0) + 1;
+          this.missed.set(id, n);
+          if (n >= misses) {
+            this.missed.delete(id);
+            dropped.push(id);
+            await this.node.hangUp(peer).catch(() => {});
+          }
+        }
+      }),
+    );
+    return dropped;
   }
 
   /** Dials a peer by multiaddr (joining the mesh); resolves to its peer id. */

@@ -53,6 +53,19 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   host.addEventListener("peer:connect", (e) => mlog.info({ peer: e.detail.toString() }, "peer connected"));
   host.addEventListener("peer:disconnect", (e) => mlog.info({ peer: e.detail.toString() }, "peer disconnected"));
 
+  // Dead-connection detection (see checkConnections); ping answers are cheap, 2 misses of 2 s each.
+  let checking = false;
+  const checker = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    transport
+      .checkConnections(2000)
+      .then((dropped) => {
+        for (const peer of dropped) mlog.warn({ peer }, "peer stopped answering pings; closed the connection");
+      })
+      .finally(() => (checking = false));
+  }, 2000);
+  checker.unref();
   const { registry } = meshMetrics({ transport, replicator: rep, membership: members, acks });
   const app = buildHttp({ self: id, name: config.name, az: config.az, addresses, store, transport, replicator: rep, membership: members, acks, registry, writeAcks: config.writeAcks, debugRoutes: config.debugRoutes });
   const sep = config.http.lastIndexOf(":");
@@ -71,6 +84,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
     async stop() {
       if (stopped) return;
       stopped = true;
+      clearInterval(checker);
       members.stop();
       rep.stop();
       await app.close();
