@@ -1,7 +1,7 @@
 // The omniscient central scheduler: sees every host's exact usage at every instant, places each request
-// at its arrival time with the same filters and weighers as the auction, and enforces quotas exactly.
-// What the auction achieves is measured against it.
-import { add, rank, type HostCapacity, type Resources } from "./placement/policy.ts";
+// at its arrival time with the same filters and weighers as the auction (protocol/placement), and
+// enforces quotas exactly. What the auction achieves is measured against it.
+import { addResources, filterHosts, PACK, SPREAD, weighHosts, type HostState } from "../protocol/placement/index.ts";
 import type { Arrival, Project } from "./workload.ts";
 import type { Scenario } from "./scenario.ts";
 import { utilisation } from "./metrics.ts";
@@ -16,25 +16,20 @@ export interface BaselineResult {
   utilisation: Array<[number, number]>;
 }
 
-export function runBaseline(s: Scenario, hosts: HostCapacity[], projects: Project[], arrivals: Arrival[], sampleEveryMs: number): BaselineResult {
-  const byNode = new Map(hosts.map((h) => [h.node, { ...h, used: { ...h.used } }]));
-  const all = [...byNode.values()];
-  const byAz = new Map<string, HostCapacity[]>();
-  for (const h of all) {
-    const list = byAz.get(h.az) ?? [];
-    list.push(h);
-    byAz.set(h.az, list);
-  }
+export function runBaseline(s: Scenario, initial: HostState[], projects: Project[], arrivals: Arrival[], sampleEveryMs: number): BaselineResult {
+  const all = initial.map((h) => ({ ...h, used: { ...h.used }, groups: { ...h.groups } }));
+  const byAz = new Map<string, HostState[]>();
+  for (const h of all) byAz.set(h.az, [...(byAz.get(h.az) ?? []), h]);
+  const multipliers = s.placement.weigher === "pack" ? PACK : SPREAD;
   const quota = new Map(projects.map((p) => [p.id, { p, instances: 0, cores: 0 }]));
-  const groupHosts = new Map<string, Set<string>>();
-  const placedOn = new Map<string, { host: HostCapacity; flavor: Resources; group?: string; project: string }>();
-  // Deletions interleave with arrivals in time order.
+  const placedOn = new Map<string, HostState>();
   type Ev = { at: number; kind: 0 | 1; a: Arrival };
   const events: Ev[] = [];
   for (const a of arrivals) {
     events.push({ at: a.atMs, kind: 1, a });
     if (a.lifetimeMs !== undefined) events.push({ at: a.atMs + a.lifetimeMs, kind: 0, a });
   }
+  // Deletions before arrivals at the same instant; otherwise time order.
   events.sort((x, y) => x.at - y.at || x.kind - y.kind);
   const result: BaselineResult = { placed: 0, rejected: 0, quotaRejected: 0, firstRejectionMs: null, utilisationAtFirstRejection: null, utilisation: [] };
   let nextSample = 0;
@@ -43,44 +38,41 @@ export function runBaseline(s: Scenario, hosts: HostCapacity[], projects: Projec
       result.utilisation.push([nextSample, utilisation(all)]);
       nextSample += sampleEveryMs;
     }
-    const req = ev.a.req;
+    const spec = ev.a.spec;
+    const q = quota.get(spec.project);
     if (ev.kind === 0) {
-      const p = placedOn.get(req.server);
-      if (!p) continue;
-      placedOn.delete(req.server);
-      p.host.used = add(p.host.used, p.flavor, -1);
-      if (p.group) groupHosts.get(p.group)?.delete(p.host.node);
-      const q = quota.get(p.project);
+      const host = placedOn.get(spec.serverId);
+      if (!host) continue;
+      placedOn.delete(spec.serverId);
+      host.used = addResources(host.used, spec.resources, -1);
+      host.instances--;
+      if (spec.group) host.groups[spec.group.id]--;
       if (q) {
         q.instances--;
-        q.cores -= p.flavor.vcpu;
+        q.cores -= spec.resources.vcpus;
       }
       continue;
     }
-    const q = quota.get(req.project);
-    if (q && (q.instances + 1 > q.p.instancesLimit || q.cores + req.flavor.vcpu > q.p.coresLimit)) {
+    if (q && (q.instances + 1 > q.p.instancesLimit || q.cores + spec.resources.vcpus > q.p.coresLimit)) {
       result.quotaRejected++;
       continue;
     }
-    const best = rank(byAz.get(req.az) ?? [], req, (g) => groupHosts.get(g), s.placement.weigher)[0];
+    const best = weighHosts(filterHosts(byAz.get(spec.az ?? "") ?? [], spec), spec, multipliers)[0]?.host;
     if (!best) {
       result.rejected++;
       if (result.firstRejectionMs === null) {
-        result.firstRejectionMs = ev.at;
+        result.firstRejectionMs = Math.round(ev.at);
         result.utilisationAtFirstRejection = utilisation(all);
       }
       continue;
     }
-    best.used = add(best.used, req.flavor);
-    placedOn.set(req.server, { host: best, flavor: req.flavor, group: req.group?.id, project: req.project });
-    if (req.group) {
-      const set = groupHosts.get(req.group.id) ?? new Set<string>();
-      set.add(best.node);
-      groupHosts.set(req.group.id, set);
-    }
+    best.used = addResources(best.used, spec.resources);
+    best.instances++;
+    if (spec.group) best.groups[spec.group.id] = (best.groups[spec.group.id] ?? 0) + 1;
+    placedOn.set(spec.serverId, best);
     if (q) {
       q.instances++;
-      q.cores += req.flavor.vcpu;
+      q.cores += spec.resources.vcpus;
     }
     result.placed++;
   }

@@ -1,8 +1,7 @@
 // Checkers watch the nodes from outside, reading the hosts' ledgers (the ground truth of what runs
 // where) rather than asking any node: no overcommit, no quota breach, one host per server,
 // anti-affinity kept; after the liveness phase, converged catalog replicas and capacity views.
-import { add, ZERO, type Resources } from "./placement/policy.ts";
-import type { Claim } from "./placement/ledger.ts";
+import { addResources, limits, NO_RESOURCES, type Resources } from "../protocol/placement/index.ts";
 import type { SimHost } from "./host.ts";
 import type { Project } from "./workload.ts";
 
@@ -12,18 +11,28 @@ export interface Violation {
   detail: string;
 }
 
+/** Resources of a host's claims (servers it runs), holds not counted. */
+export function claimed(host: SimHost): Resources {
+  let used: Resources = NO_RESOURCES;
+  for (const c of host.ledger.claimsList()) used = addResources(used, c.resources);
+  return used;
+}
+
 export class Checkers {
   readonly violations: Violation[] = [];
-  /** Servers seen on two hosts at once during the safety phase (fenced later). */
+  /** Servers seen on two hosts at once during the safety phase (fenced and released later). */
   transientDuplicates = 0;
   private readonly hosts: SimHost[];
   private readonly projects: Map<string, Project>;
+  /** serverId -> project, from the workload (ledgers do not know projects). */
+  private readonly projectOf: Map<string, string>;
   private readonly now: () => number;
   private readonly limit = 50;
 
-  constructor(hosts: SimHost[], projects: Project[], now: () => number) {
+  constructor(hosts: SimHost[], projects: Project[], projectOf: Map<string, string>, now: () => number) {
     this.hosts = hosts;
     this.projects = new Map(projects.map((p) => [p.id, p]));
+    this.projectOf = projectOf;
     this.now = now;
   }
 
@@ -35,40 +44,36 @@ export class Checkers {
     return this.violations.length;
   }
 
-  /** After every claim: the host's claims fit its capacity × ratios. */
-  onClaim(host: SimHost, _claim: Claim): void {
-    const l = host.ledger;
-    let used: Resources = ZERO;
-    for (const c of l.claims.values()) used = add(used, c.flavor);
-    if (used.vcpu > l.total.vcpu * l.ratios.vcpu || used.ramMb > l.total.ramMb * l.ratios.ramMb || used.diskGb > l.total.diskGb * l.ratios.diskGb) {
-      this.report("overcommit", `host "${l.node}" claims ${JSON.stringify(used)} of ${JSON.stringify(l.total)} x ${JSON.stringify(l.ratios)}`);
+  /** After every claim: the host's claims fit its capacity × allocation ratios. */
+  onClaim(host: SimHost): void {
+    const used = claimed(host);
+    const lim = limits(host.ledger.state());
+    if (used.vcpus > lim.vcpus || used.ramMb > lim.ramMb || used.diskGb > lim.diskGb) {
+      this.report("overcommit", `host "${host.node.id}" claims ${JSON.stringify(used)}, limits ${JSON.stringify(lim)}`);
     }
   }
 
-  /** Periodic: quotas and anti-affinity always; two hosts per server counted (a violation only at the end). */
+  /** Periodic: quotas and anti-affinity; a server on two hosts is counted (a violation only at the end). */
   sweep(final: boolean): void {
     const perProject = new Map<string, { instances: number; cores: number }>();
     const serverHosts = new Map<string, string[]>();
-    const groupHosts = new Map<string, Set<string>>();
     for (const h of this.hosts) {
-      for (const c of h.ledger.claims.values()) {
-        const list = serverHosts.get(c.server);
+      const groups = new Map<string, number>();
+      for (const c of h.ledger.claimsList()) {
+        const list = serverHosts.get(c.serverId);
         if (list) list.push(h.node.id);
-        else serverHosts.set(c.server, [h.node.id]);
+        else serverHosts.set(c.serverId, [h.node.id]);
         // Quota counts servers, not claims: a server briefly claimed twice spent its quota once.
-        if (!list) {
-          const q = perProject.get(c.project) ?? { instances: 0, cores: 0 };
+        const project = this.projectOf.get(c.serverId);
+        if (!list && project) {
+          const q = perProject.get(project) ?? { instances: 0, cores: 0 };
           q.instances++;
-          q.cores += c.flavor.vcpu;
-          perProject.set(c.project, q);
+          q.cores += c.resources.vcpus;
+          perProject.set(project, q);
         }
-        if (c.group) {
-          const set = groupHosts.get(c.group) ?? new Set<string>();
-          if (set.has(h.node.id)) this.report("anti-affinity", `group "${c.group}" has two servers on host "${h.node.id}"`);
-          set.add(h.node.id);
-          groupHosts.set(c.group, set);
-        }
+        if (c.group) groups.set(c.group, (groups.get(c.group) ?? 0) + 1);
       }
+      for (const [g, n] of groups) if (n > 1) this.report("anti-affinity", `group "${g}" has ${n} servers on host "${h.node.id}"`);
     }
     for (const [id, q] of perProject) {
       const p = this.projects.get(id);
@@ -81,25 +86,26 @@ export class Checkers {
     }
   }
 
-  /** After the liveness phase: every up node's catalog equals every other's; capacity views match the ledgers. */
+  /** After the liveness phase: all up nodes hold the same catalog; capacity views match the ledgers. */
   converged(): { catalog: boolean; views: boolean } {
     const up = this.hosts.filter((h) => h.node.up);
-    let catalog = true;
     const digests = up.filter((h) => h.store).map((h) => JSON.stringify(h.store?.digest()));
-    for (const d of digests) if (d !== digests[0]) catalog = false;
+    const catalog = digests.every((d) => d === digests[0]);
     if (!catalog) this.report("catalog-diverged", `${new Set(digests).size} distinct catalog digests among ${digests.length} nodes`);
-    const truth = new Map(this.hosts.map((h) => [h.node.id, h.ledger.capacity(true).used]));
+    const truth = new Map(this.hosts.map((h) => [h.node.id, h.ledger.usage()]));
     let stale = 0;
     let example = "";
     for (const h of up) {
-      for (const [node, a] of h.adverts.view) {
-        const t = truth.get(node);
-        if (!t || (t.vcpu === a.used.vcpu && t.ramMb === a.used.ramMb && t.diskGb === a.used.diskGb)) continue;
+      for (const other of up) {
+        if (other.node.az !== h.node.az) continue;
+        const seen = h.view.get(other.node.id)?.state.used;
+        const t = truth.get(other.node.id) as Resources;
+        if (seen && seen.vcpus === t.vcpus && seen.ramMb === t.ramMb && seen.diskGb === t.diskGb) continue;
         stale++;
-        example ||= `node "${h.node.id}" sees host "${node}" using ${JSON.stringify(a.used)}, it uses ${JSON.stringify(t)}`;
+        example ||= `node "${h.node.id}" sees host "${other.node.id}" using ${JSON.stringify(seen ?? null)}, it uses ${JSON.stringify(t)}`;
       }
     }
-    if (stale > 0) this.report("capacity-view-stale", `${stale} stale view entries, e.g. ${example}`);
+    if (stale > 0) this.report("capacity-view-stale", `${stale} stale or missing view entries, e.g. ${example}`);
     return { catalog, views: stale === 0 };
   }
 }

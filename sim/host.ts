@@ -1,74 +1,94 @@
-// One simulated node: the real CrdtStore (over MemoryKv, which survives crashes like a disk) and the
-// real catalog replicator from node/, plus the placement services (ledger, adverts, bidder, requester,
-// quota escrow). crash() kills its timers and handlers; restart() starts fresh components on the same
-// disk, claims and quota rights.
+// One simulated node running the real node/ code: CrdtStore over MemoryKv (kept across crashes like a
+// disk) with the catalog replicator; the capacity Ledger, CapacityView and advertiser; the auction's
+// bidder and requester. Quota escrow is the sim's stand-in over protocol/crdt/bounded-counter.
+// crash() kills the node's timers and handlers; restart() starts fresh components on the same disk,
+// re-adopting its claims into a new ledger (holds lived in memory only).
 import type { Random } from "../protocol/random.ts";
+import { PACK, SPREAD, type AllocationRatios, type Resources } from "../protocol/placement/index.ts";
 import { openCrdtStore, type CrdtStore } from "../node/store/crdt-store.ts";
 import { MemoryKv } from "../node/store/memory-kv.ts";
 import { replicator, type Replicator } from "../node/mesh/replicator.ts";
+import { Ledger, type HostDescription } from "../node/capacity/ledger.ts";
+import { CapacityView } from "../node/capacity/view.ts";
+import { advertiser, type Advertiser } from "../node/capacity/adverts.ts";
+import { bidder, type Bidder } from "../node/auction/bidder.ts";
+import { requester, type Requester } from "../node/auction/requester.ts";
 import type { SimNode } from "./net/network.ts";
 import type { SimMesh, SimTransport } from "./net/sim-transport.ts";
-import { Bidder, type BidderHooks } from "./placement/bidder.ts";
-import { CapacityAdverts } from "./placement/capacity.ts";
-import { Ledger } from "./placement/ledger.ts";
-import { QuotaEscrow } from "./placement/quota.ts";
-import { Requester } from "./placement/requester.ts";
-import type { Resources } from "./placement/policy.ts";
+import { QuotaEscrow } from "./quota-escrow.ts";
 import type { Scenario } from "./scenario.ts";
 
-export type LedgerFactory = (init: { node: string; az: string; total: Resources; ratios: Resources }, clock: SimNode["clock"]) => Ledger;
+export type LedgerFactory = (d: HostDescription) => Ledger;
 
 export interface HostInit {
   scenario: Scenario;
   shape: Resources;
-  ratios: Resources;
+  ratios: AllocationRatios;
   random: Random;
-  hooks: BidderHooks;
+  /** Called when this host claims a server (checkers watch from outside). */
+  onClaim: (host: SimHost, serverId: string) => void;
   ledgerFactory?: LedgerFactory;
+}
+
+/** Capacity adverts go on one topic per AZ: a front node places inside its AZ, so views stay O(site). */
+export function capacityTopic(az: string): string {
+  return `peerstack/capacity/${az}/1`;
 }
 
 export class SimHost {
   readonly node: SimNode;
   readonly transport: SimTransport;
-  readonly ledger: Ledger;
   readonly quota: QuotaEscrow;
-  adverts!: CapacityAdverts;
+  ledger: Ledger;
+  view!: CapacityView;
+  adverts!: Advertiser;
+  bidder!: Bidder;
   requester!: Requester;
   store: CrdtStore | undefined;
   replicator: Replicator | undefined;
   private kv: MemoryKv | undefined;
   private readonly init: HostInit;
-  private readonly random: Random;
 
   constructor(node: SimNode, mesh: SimMesh, init: HostInit) {
     this.node = node;
     this.init = init;
-    this.random = init.random;
     this.transport = mesh.join(node);
-    const make = init.ledgerFactory ?? ((i, clock) => new Ledger(i, clock));
-    this.ledger = make({ node: node.id, az: node.az, total: init.shape, ratios: init.ratios }, node.clock);
-    this.quota = new QuotaEscrow({ timeoutMs: init.scenario.placement.bidTimeoutMs * 2 }, { transport: this.transport, random: this.random.fork("quota") });
+    this.ledger = this.newLedger();
+    this.quota = new QuotaEscrow({ timeoutMs: init.scenario.placement.bidTimeoutMs * 2 }, { transport: this.transport, random: init.random.fork("quota") });
     if (init.scenario.catalog.replicate) this.kv = new MemoryKv();
+  }
+
+  private newLedger(): Ledger {
+    const d: HostDescription = { node: this.node.id, az: this.node.az, total: this.init.shape, ratios: this.init.ratios };
+    return this.init.ledgerFactory ? this.init.ledgerFactory(d) : new Ledger(d);
   }
 
   async start(): Promise<void> {
     const s = this.init.scenario;
+    const p = s.placement;
     const clock = this.node.clock;
-    const random = this.random.fork(`run-${clock.alive}`);
+    const random = this.init.random.fork(`run-${clock.alive}`);
     const transport = this.transport;
     if (this.kv) {
       this.store = await openCrdtStore({ node: this.node.id }, { clock, kv: this.kv });
       this.replicator = replicator({ antiEntropyMs: s.catalog.antiEntropyMs, peerWatchMs: s.catalog.peerWatchMs, requestTimeoutMs: 5000 })({ clock, random: random.fork("replicator"), transport, store: this.store });
       this.replicator.start();
     }
-    this.adverts = new CapacityAdverts({ refreshMs: s.placement.advertRefreshMs, coalesceMs: s.placement.advertCoalesceMs }, { clock, random: random.fork("adverts"), transport, ledger: this.ledger });
-    const bidder = new Bidder({ holdTtlMs: s.placement.holdTtlMs, weigher: s.placement.weigher, hooks: this.init.hooks }, { transport, ledger: this.ledger, adverts: this.adverts });
-    this.requester = new Requester(
-      { k: s.placement.k, maxAttempts: s.placement.maxAttempts, bidTimeoutMs: s.placement.bidTimeoutMs, weigher: s.placement.weigher },
-      { clock, random: random.fork("requester"), transport, adverts: this.adverts, quota: this.quota },
-    );
+    this.view = new CapacityView(this.node.id, clock);
+    this.adverts = advertiser({ intervalMs: p.advertRefreshMs, coalesceMs: p.advertCoalesceMs, topic: capacityTopic(this.node.az) })({ clock, random: random.fork("adverts"), transport, ledger: this.ledger, view: this.view });
+    this.bidder = bidder({ maxHoldTtlMs: p.holdTtlMs * 4 })({ clock, ledger: this.ledger, transport });
+    this.bidder.hooks.onClaim = (serverId) => this.init.onClaim(this, serverId);
+    this.requester = requester({
+      k: p.k,
+      maxAttempts: p.maxAttempts,
+      bidTimeoutMs: p.bidTimeoutMs,
+      awardTimeoutMs: p.bidTimeoutMs,
+      holdTtlMs: p.holdTtlMs,
+      maxAdvertAgeMs: p.maxAdvertAgeMs,
+      multipliers: p.weigher === "pack" ? PACK : SPREAD,
+    })({ clock, random: random.fork("requester"), transport, view: this.view, local: this.bidder });
     this.quota.start();
-    bidder.start();
+    this.bidder.start();
     this.adverts.start();
   }
 
@@ -78,10 +98,13 @@ export class SimHost {
     this.transport.reset();
     this.replicator?.stop();
     this.adverts.stop();
-    this.ledger.dropHolds();
     this.store = undefined;
     this.replicator = undefined;
     if (this.kv) this.kv = this.kv.reopen();
+    // The restarted agent re-adopts its claims (servers it runs); holds are gone.
+    const claims = this.ledger.claimsList();
+    this.ledger = this.newLedger();
+    for (const c of claims) this.ledger.adopt(c);
   }
 
   async restart(): Promise<void> {

@@ -1,13 +1,13 @@
 // Figures both schedulers share: utilisation (RAM in use over RAM available with ratios, the resource the
 // weighers balance), latency percentiles and CDF points.
-import type { HostCapacity } from "./placement/policy.ts";
+import type { HostState } from "../protocol/placement/index.ts";
 
-export function utilisation(hosts: Iterable<HostCapacity>): number {
+export function utilisation(hosts: Iterable<Pick<HostState, "used" | "total" | "ratios">>): number {
   let used = 0;
   let cap = 0;
   for (const h of hosts) {
     used += h.used.ramMb;
-    cap += h.total.ramMb * h.ratios.ramMb;
+    cap += h.total.ramMb * h.ratios.ram;
   }
   return cap > 0 ? round4(used / cap) : 0;
 }

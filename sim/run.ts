@@ -8,7 +8,8 @@ import { GossipRouter } from "./net/gossip.ts";
 import { NO_FAULTS, SimNetwork } from "./net/network.ts";
 import { SimMesh } from "./net/sim-transport.ts";
 import { SimHost, type LedgerFactory } from "./host.ts";
-import { Checkers } from "./checkers.ts";
+import { Checkers, claimed } from "./checkers.ts";
+import { placeVia, removeVia } from "./drive.ts";
 import { runBaseline } from "./baseline.ts";
 import { cdf, percentile, round4, utilisation } from "./metrics.ts";
 import { drawWorkload, projectsOf } from "./workload.ts";
@@ -50,21 +51,22 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
         shape: g.shape,
         ratios: g.ratios,
         random: nodeRandom.fork(id),
-        hooks: { onClaim: (_n, claim) => checkerRef.current?.onClaim(host, claim) },
+        onClaim: (h) => checkerRef.current?.onClaim(h),
         ledgerFactory: opts.ledgerFactory,
       });
       hosts.push(host);
     }
   }
   const azs = [...new Set(hosts.map((h) => h.node.az))];
-  const byAz = new Map<string, SimHost[]>(azs.map((az) => [az, hosts.filter((h) => h.node.az === az)]));
+  const byAz = new Map<string, SimHost[]>(azs.map((az) => [az, []]));
+  for (const h of hosts) byAz.get(h.node.az)?.push(h);
   const projects = projectsOf(s, azs);
-  const checkers = new Checkers(hosts, projects, () => sched.now() - SIM_EPOCH_MS);
-  checkerRef.current = checkers;
   const arrivals = drawWorkload(s, projects, root.fork("workload"));
+  const checkers = new Checkers(hosts, projects, new Map(arrivals.map((a) => [a.spec.serverId, a.spec.project])), () => sched.now() - SIM_EPOCH_MS);
+  checkerRef.current = checkers;
   const samples = opts.samples ?? 60;
   const sampleEveryMs = Math.max(1000, Math.floor(s.durationMs / samples));
-  const baseline = runBaseline(s, hosts.map((h) => h.ledger.capacity(false)), projects, arrivals, sampleEveryMs);
+  const baseline = runBaseline(s, hosts.map((h) => h.ledger.state()), projects, arrivals, sampleEveryMs);
 
   for (const h of hosts) await h.start();
   // Each project's limit is split among the nodes of its home AZ (their initial grants).
@@ -85,17 +87,17 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
   const latencies: number[] = [];
   const attempts: number[] = [];
   const outcome = { requested: 0, placed: 0, rejected: 0, quotaRejected: 0, abandoned: 0, deleted: 0, firstRejectionMs: null as number | null, utilisationAtFirstRejection: null as number | null };
-  const ledgers = () => hosts.map((h) => h.ledger.capacity(false));
+  const ledgers = () => hosts.map((h) => ({ used: claimed(h), total: h.ledger.state().total, ratios: h.ledger.state().ratios }));
   const at = (ms: number, fn: () => void) => sched.at(SIM_EPOCH_MS + ms, fn);
 
+  const removeTimeoutMs = s.placement.bidTimeoutMs * 4;
   for (const a of arrivals) {
     at(a.atMs, () => {
       outcome.requested++;
-      const front = pickFront(a.req.az);
+      const front = pickFront(a.spec.az ?? "");
       if (!front) return void outcome.abandoned++;
-      front.requester.place(a.req).then((o) => {
+      void placeVia(front, a, s.placement.maxAdvertAgeMs).then((o) => {
         latencies.push(o.latencyMs);
-        attempts.push(o.attempts);
         if (!o.ok) {
           if (o.reason === "quota") outcome.quotaRejected++;
           else {
@@ -107,16 +109,17 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
           }
           return;
         }
+        attempts.push(o.attempt);
         outcome.placed++;
-        void front.store?.put("server", a.req.server, { host: o.host, attempt: o.attempts, project: a.req.project, vcpu: a.req.flavor.vcpu }).catch(() => {});
+        void front.store?.put("server", a.spec.serverId, { host: o.host, attempt: o.attempt, project: a.spec.project, vcpus: a.spec.resources.vcpus }).catch(() => {});
         if (a.lifetimeMs === undefined) return;
         const remove = (tries: number) => {
-          const via = pickFront(a.req.az);
+          const via = pickFront(a.spec.az ?? "");
           if (!via) return void (tries < 20 && sched.after(5000, () => remove(tries + 1)));
-          void via.requester.remove(a.req, o.host).then((ok) => {
+          void removeVia(via, a, o.host, removeTimeoutMs).then((ok) => {
             if (ok) {
               outcome.deleted++;
-              void via.store?.remove("server", a.req.server).catch(() => {});
+              void via.store?.remove("server", a.spec.serverId).catch(() => {});
             } else if (tries < 20) sched.after(5000, () => remove(tries + 1));
           });
         };

@@ -3,7 +3,13 @@
 import { readFileSync } from "node:fs";
 import { PeerstackError } from "../protocol/errors.ts";
 import type { LatencySpec } from "./net/latency.ts";
-import type { Flavor, Resources, Weigher } from "./placement/policy.ts";
+import type { AllocationRatios, Resources } from "../protocol/placement/index.ts";
+
+export type Weigher = "spread" | "pack";
+
+export interface Flavor extends Resources {
+  name: string;
+}
 
 export interface HostGroup {
   count: number;
@@ -11,7 +17,7 @@ export interface HostGroup {
   sites: number;
   prefix: string;
   shape: Resources;
-  ratios: Resources;
+  ratios: AllocationRatios;
 }
 
 export interface PartitionFault {
@@ -54,6 +60,8 @@ export interface PlacementSettings {
   weigher: Weigher;
   advertRefreshMs: number;
   advertCoalesceMs: number;
+  /** Adverts older than this are not candidates (keep it above advertRefreshMs). */
+  maxAdvertAgeMs: number;
 }
 
 export interface CatalogSettings {
@@ -85,7 +93,7 @@ export class ScenarioError extends PeerstackError {
 }
 
 export const DEFAULT_FAULTS: Faults = { loss: 0, duplicate: 0, reorder: 0, reorderMs: 0, partitions: [], crashes: { count: 0, downMs: 0 }, clockSkewMs: 0 };
-export const DEFAULT_PLACEMENT: PlacementSettings = { k: 3, maxAttempts: 3, bidTimeoutMs: 500, holdTtlMs: 2000, weigher: "spread", advertRefreshMs: 10_000, advertCoalesceMs: 100 };
+export const DEFAULT_PLACEMENT: PlacementSettings = { k: 3, maxAttempts: 3, bidTimeoutMs: 500, holdTtlMs: 2000, weigher: "spread", advertRefreshMs: 10_000, advertCoalesceMs: 100, maxAdvertAgeMs: 30_000 };
 export const DEFAULT_CATALOG: CatalogSettings = { replicate: true, antiEntropyMs: 3000, peerWatchMs: 1000 };
 
 const KEYS = new Set(["name", "seed", "durationMs", "livenessMs", "hosts", "network", "workload", "faults", "placement", "catalog", "description"]);

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { loadScenario, type Scenario } from "./scenario.ts";
 import { runScenario } from "./run.ts";
 import { runSwarm, swarmScenario } from "./swarm.ts";
-import { HoldBlindLedger } from "./placement/ledger.ts";
+import { HoldBlindLedger } from "./planted-bugs.ts";
 import { EventQueue } from "./engine/event-queue.ts";
 
 const scenario = (name: string) => fileURLToPath(new URL(`./scenarios/${name}.json`, import.meta.url));
@@ -47,7 +47,7 @@ describe("simulator", () => {
   it("catches a bidder that ignores its holds (overcommit)", async () => {
     const s = small();
     const hot: Scenario = { ...s, workload: { ...s.workload, ratePerSec: 40, placements: 600 }, placement: { ...s.placement, holdTtlMs: 3000 } };
-    const { metrics } = await runScenario(hot, { ledgerFactory: (init, clock) => new HoldBlindLedger(init, clock) });
+    const { metrics } = await runScenario(hot, { ledgerFactory: (d) => new HoldBlindLedger(d) });
     expect(metrics.violations.some((v) => v.kind === "overcommit")).toBe(true);
     const good = await runScenario(hot);
     expect(good.metrics.violations.filter((v) => v.kind === "overcommit")).toEqual([]);

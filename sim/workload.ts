@@ -2,12 +2,12 @@
 // exactly the same requests: arrival time, project (whose home AZ receives and places it), flavor,
 // server group and lifetime.
 import type { Random } from "../protocol/random.ts";
-import type { PlacementRequest } from "./placement/policy.ts";
+import type { RequestSpec } from "../protocol/placement/index.ts";
 import type { Scenario } from "./scenario.ts";
 
 export interface Arrival {
   atMs: number;
-  req: PlacementRequest;
+  spec: RequestSpec;
   /** Offset from arrival at which the server is deleted, or undefined if it lives on. */
   lifetimeMs?: number;
 }
@@ -47,7 +47,7 @@ export function drawWorkload(s: Scenario, projects: Project[], random: Random): 
         break;
       }
     }
-    let group: PlacementRequest["group"];
+    let group: RequestSpec["group"];
     if (w.groups.fraction > 0 && random.next() < w.groups.fraction) {
       let g = openGroup.get(project.id);
       if (!g || g.left <= 0) openGroup.set(project.id, (g = { id: `g${groups++}`, left: w.groups.size }));
@@ -55,8 +55,10 @@ export function drawWorkload(s: Scenario, projects: Project[], random: Random): 
       group = { id: g.id, policy: "anti-affinity" };
     }
     const lifetimeMs = w.lifetimeMeanMs > 0 ? -Math.log(1 - random.next()) * w.lifetimeMeanMs : undefined;
-    const { weight: _weight, ...fl } = flavor;
-    out.push({ atMs: t, req: { server: random.uuid(), project: project.id, flavor: fl, az: project.az, group }, lifetimeMs });
+    const resources = { vcpus: flavor.vcpus, ramMb: flavor.ramMb, diskGb: flavor.diskGb };
+    const spec: RequestSpec = { serverId: random.uuid(), project: project.id, resources, az: project.az };
+    if (group) spec.group = group;
+    out.push({ atMs: t, spec, lifetimeMs });
   }
   return out;
 }

@@ -160,7 +160,7 @@ export class GossipRouter {
           const peer = t.members[this.random.int(t.members.length)];
           if (peer === node || !msg.have.has(peer) || !this.net.reachable(peer, node)) continue;
           // IHAVE from peer, IWANT back, then the message.
-          this.net.count("gossip.control", 2);
+          this.net.count("gossip control", 2);
           this.sendCopy(msg, peer, node, msg.topic.category, now);
           break;
         }
@@ -170,7 +170,7 @@ export class GossipRouter {
   }
 }
 
-/** "/peerstack/capacity/az3/1" → "gossip capacity". */
+/** "/peerstack/catalog/1" → "gossip catalog"; "peerstack/capacity/az3/1" → "gossip capacity". */
 function categoryOf(topic: string): string {
-  return `gossip ${topic.split("/")[2] ?? topic}`;
+  return `gossip ${topic.replace(/^\//, "").split("/")[1] ?? topic}`;
 }

@@ -1,10 +1,12 @@
-// Quota escrow over protocol/crdt/bounded-counter: a node spends only rights it holds; when short it
+// Quota escrow over protocol/crdt/bounded-counter (stand-in until node/quota/ lands): a node spends only rights it holds; when short it
 // asks a peer of the project's home AZ for a transfer. Rights are never minted here, so the sum of
 // usage across partitions never exceeds the limit.
-import * as bc from "../../protocol/crdt/bounded-counter.ts";
-import type { Random } from "../../protocol/random.ts";
-import type { Transport } from "../../node/mesh/transport.ts";
-import { pack, QUOTA_PROTOCOL, unpack } from "./wire.ts";
+import * as bc from "../protocol/crdt/bounded-counter.ts";
+import type { Random } from "../protocol/random.ts";
+import type { Transport } from "../node/mesh/transport.ts";
+import { decode, encode } from "../node/mesh/wire.ts";
+
+export const QUOTA_PROTOCOL = "/peerstack/quota/transfer/1";
 
 export type QuotaResource = "instances" | "cores";
 export type Need = Record<QuotaResource, number>;
@@ -28,16 +30,16 @@ export class QuotaEscrow {
 
   start(): void {
     this.c.transport.handle(QUOTA_PROTOCOL, async (from, data) => {
-      const ask = unpack<TransferAsk>(data);
+      const ask = decode<TransferAsk>(data, ["quota.transfer"]).body;
       const key = `${ask.project}/${ask.resource}`;
       const s = this.state(key);
       const spare = bc.transferable(s, this.c.transport.self);
       // Give half of the spare (at least what was asked, if there is that much) so the asker need not come back at once.
       const n = Math.min(spare, Math.max(ask.n, Math.floor(spare / 2)));
-      if (n <= 0) return pack({ state: undefined });
+      if (n <= 0) return encode("quota.transfer", this.c.transport.self, {});
       const step = bc.transfer(s, this.c.transport.self, from, n);
       this.states.set(key, step.state);
-      return pack({ state: step.state });
+      return encode("quota.transfer", this.c.transport.self, { state: step.state });
     });
   }
 
@@ -82,9 +84,8 @@ export class QuotaEscrow {
       if (candidates.length === 0) return false;
       const peer = candidates[this.c.random.int(candidates.length)];
       try {
-        const answer = unpack<{ state?: bc.BoundedCounter }>(
-          await this.c.transport.request(peer, QUOTA_PROTOCOL, pack({ project, resource: r, n: n - bc.available(this.state(key), me) } satisfies TransferAsk), { timeoutMs: this.timeoutMs }),
-        );
+        const ask: TransferAsk = { project, resource: r, n: n - bc.available(this.state(key), me) };
+        const answer = decode<{ state?: bc.BoundedCounter }>(await this.c.transport.request(peer, QUOTA_PROTOCOL, encode("quota.transfer", me, ask), { timeoutMs: this.timeoutMs }), ["quota.transfer"]).body;
         this.transfers++;
         if (answer.state) this.states.set(key, bc.merge(this.state(key), answer.state));
       } catch {
