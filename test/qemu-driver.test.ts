@@ -117,6 +117,10 @@ describe("qemu driver (real QEMU, TCG)", () => {
     await driver.delete("web");
     await expect(driver.create({ id: "nodisk", memoryMb: 64, disks: [{ path: join(stateDir, "absent.qcow2") }], nics: [] })).rejects.toBeInstanceOf(InvalidServerSpecError);
     await expect(driver.status("../etc")).rejects.toBeInstanceOf(InvalidServerSpecError);
+    const disk = img.qcow2;
+    await expect(driver.create({ id: "badmac", memoryMb: 64, disks: [{ path: disk }], nics: [{ tap: TAP, mac: "52:54:00:zz:00:01" }] })).rejects.toThrow(/MAC/);
+    await expect(driver.create({ id: "badtap", memoryMb: 64, disks: [{ path: disk }], nics: [{ tap: "a-very-long-tap-name", mac: "52:54:00:00:00:01" }] })).rejects.toThrow(/tap name/);
+    await expect(stat(join(stateDir, "badmac"))).rejects.toThrow();
     expect(await driver.list()).toEqual([]);
   }, 60_000);
 

@@ -212,6 +212,11 @@ export function qemuDriver(init: QemuDriverInit): ComputeDriver {
         const p = pathsOf(spec.id);
         const action = `creating server "${spec.id}"`;
         if (!(spec.memoryMb > 0) || spec.disks.length === 0) throw new InvalidServerSpecError(`${action}: needs memoryMb > 0 and a boot disk`);
+        if (spec.vcpus !== undefined && !(Number.isInteger(spec.vcpus) && spec.vcpus > 0)) throw new InvalidServerSpecError(`${action}: vcpus must be a positive integer`);
+        for (const n of spec.nics) {
+          if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(n.mac)) throw new InvalidServerSpecError(`${action}: MAC "${n.mac}" is not aa:bb:cc:dd:ee:ff`);
+          if (!/^[A-Za-z0-9_.-]{1,15}$/.test(n.tap)) throw new InvalidServerSpecError(`${action}: tap name "${n.tap}" is not a 1-15 character interface name`);
+        }
         if (Buffer.byteLength(p.qmp) > 107) throw new InvalidServerSpecError(`${action}: QMP socket path ${p.qmp} is longer than 107 bytes; use a shorter stateDir`);
         for (const d of spec.disks) await stat(d.path).catch(() => Promise.reject(new InvalidServerSpecError(`${action}: disk ${d.path} does not exist`)));
         const fresh = !(await stat(p.spec).then(() => true, () => false));
