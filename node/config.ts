@@ -92,7 +92,12 @@ function coerce(key: keyof NodeConfig, raw: string, base: NodeConfig, where: str
 }
 
 /** Reads config from (in order) defaults, file, env, flags. Returns the config and unparsed args. */
-export function loadConfig(args: string[], env: Record<string, string | undefined>, hostname: string): { config: NodeConfig; rest: string[] } {
+export function loadConfig(
+  args: string[],
+  env: Record<string, string | undefined>,
+  hostname: string,
+  defaultFile = DEFAULT_CONFIG_FILE,
+): { config: NodeConfig; rest: string[] } {
   const flagValues: Array<[keyof NodeConfig, string, string]> = [];
   const rest: string[] = [];
   let file = env.PEERSTACK_CONFIG;
@@ -114,7 +119,7 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
   // The data dir decides the other defaults, so find it first.
   let dataDir: string | undefined;
   let fromFile: Partial<NodeConfig> = {};
-  if (file === undefined && existsSync(DEFAULT_CONFIG_FILE)) file = DEFAULT_CONFIG_FILE;
+  if (file === undefined && existsSync(defaultFile)) file = defaultFile;
   if (file !== undefined) {
     try {
       fromFile = JSON.parse(readFileSync(file, "utf8")) as Partial<NodeConfig>;
