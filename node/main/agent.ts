@@ -30,7 +30,9 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   const cluster = loadClusterKey(config.clusterKey, true);
   if (cluster.created) log.info({ file: config.clusterKey }, "created a new cluster key (copy it to every node of this cluster)");
   const kv = await LevelKv.open(join(config.dataDir, "catalog"));
-  const host = await createHost({ privateKey: identity.key, clusterKey: cluster.key, listen: config.listen, topics: [CATALOG_TOPIC, CAPACITY_TOPIC] });
+  // Peers refused by the connection gater (set through the debug route: partitions in loopback tests).
+  const denied = new Set<string>();
+  const host = await createHost({ privateKey: identity.key, clusterKey: cluster.key, listen: config.listen, topics: [CATALOG_TOPIC, CAPACITY_TOPIC], denyPeer: (p) => denied.has(p) });
   const id = host.peerId.toString();
   const store = await openCrdtStore({ node: id }, { clock: systemClock, kv });
   const transport = new Libp2pTransport(host);
@@ -67,7 +69,13 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   }, 2000);
   checker.unref();
   const { registry } = meshMetrics({ transport, replicator: rep, membership: members, acks });
-  const app = buildHttp({ self: id, name: config.name, az: config.az, addresses, store, transport, replicator: rep, membership: members, acks, registry, writeAcks: config.writeAcks, debugRoutes: config.debugRoutes });
+  const app = buildHttp({ self: id, name: config.name, az: config.az, addresses, store, transport, replicator: rep, membership: members, acks, registry, writeAcks: config.writeAcks, debugRoutes: config.debugRoutes,
+    async deny(peers: string[]) {
+      denied.clear();
+      for (const p of peers) denied.add(p);
+      await Promise.all(host.getPeers().filter((p) => denied.has(p.toString())).map((p) => host.hangUp(p).catch(() => {})));
+    },
+  });
   const sep = config.http.lastIndexOf(":");
   const httpHost = config.http.slice(0, sep).replace(/^\[|\]$/g, "");
   await app.listen({ host: httpHost, port: Number(config.http.slice(sep + 1)) });

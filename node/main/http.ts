@@ -27,6 +27,8 @@ export interface HttpDeps {
   registry: Registry;
   writeAcks: number;
   debugRoutes: boolean;
+  /** Replaces the set of peers the connection gater refuses (and hangs up on them). */
+  deny?: (peers: string[]) => Promise<void>;
 }
 
 export function digestHash(d: StoreDigest): string {
@@ -119,6 +121,10 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
       const b = req.body;
       await deps.transport.publish(b.topic, encode(b.type, b.from ?? deps.self, b.body, undefined, b.v));
       return { published: true };
+    });
+    app.post<{ Body: { peers: string[] } }>("/mesh/debug/deny", async (req) => {
+      await deps.deny?.(req.body.peers ?? []);
+      return { denied: req.body.peers ?? [] };
     });
   }
   return app;
