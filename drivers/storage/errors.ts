@@ -17,11 +17,11 @@ export class StorageNotFoundError extends PeerstackError {
   }
 }
 
-/** An image or snapshot still has volumes cloned from it (copy-on-write dependents). */
+/** An image or snapshot still has volumes cloned from it, or a volume's device is open. */
 export class StorageInUseError extends PeerstackError {
   readonly dependents: string[];
-  constructor(object: string, dependents: string[]) {
-    super("STORAGE_IN_USE", `deleting ${object}: still has dependents ${dependents.map((d) => `"${d}"`).join(", ")}`);
+  constructor(object: string, dependents: string[], reason?: string) {
+    super("STORAGE_IN_USE", `deleting ${object}: ${reason ?? `still has dependents ${dependents.map((d) => `"${d}"`).join(", ")}`}`);
     this.dependents = dependents;
   }
 }

@@ -122,4 +122,6 @@ export function stderrOf(err: unknown): string {
 export const alreadyExists = (err: unknown) => /already exists/i.test(stderrOf(err));
 /** Only a missing LV: a missing VG ("Volume group … not found") is a misconfiguration, not "already deleted". */
 export const notFound = (err: unknown) => /Failed to find logical volume/i.test(stderrOf(err));
+/** lvremove of an LV some process has open: "Logical volume vg/lv in use." */
+export const inUse = (err: unknown) => /Logical volume \S+ in use|Can't remove open logical volume/i.test(stderrOf(err));
 export const noSpace = (err: unknown) => /Insufficient (free space|suitable)|not enough space/i.test(stderrOf(err));

@@ -86,6 +86,7 @@ export function lvmStorage(init: LvmStorageInit): StorageDriver {
     try {
       await cli.lvremove(r, vg, names);
     } catch (cause) {
+      if (cli.inUse(cause)) throw new StorageInUseError(label(kind, id), [], "its device is open (attached to a running VM?)");
       if (!cli.notFound(cause)) fail(action, cause);
     }
   });
