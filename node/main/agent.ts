@@ -55,18 +55,19 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   host.addEventListener("peer:connect", (e) => mlog.info({ peer: e.detail.toString() }, "peer connected"));
   host.addEventListener("peer:disconnect", (e) => mlog.info({ peer: e.detail.toString() }, "peer disconnected"));
 
-  // Dead-connection detection (see checkConnections); ping answers are cheap, 2 misses of 2 s each.
+  // Dead-connection detection (see checkConnections): every 4 s, 2 misses of 3 s each. Each ping is a
+  // new stream, so this is O(peers) streams per period per node: keep the period well above 1 s.
   let checking = false;
   const checker = setInterval(() => {
     if (checking) return;
     checking = true;
     transport
-      .checkConnections(2000)
+      .checkConnections(3000)
       .then((dropped) => {
         for (const peer of dropped) mlog.warn({ peer }, "peer stopped answering pings; closed the connection");
       })
       .finally(() => (checking = false));
-  }, 2000);
+  }, 4000);
   checker.unref();
   const { registry } = meshMetrics({ transport, replicator: rep, membership: members, acks });
   const app = buildHttp({ self: id, name: config.name, az: config.az, addresses, store, transport, replicator: rep, membership: members, acks, registry, writeAcks: config.writeAcks, debugRoutes: config.debugRoutes,
