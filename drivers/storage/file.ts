@@ -84,6 +84,16 @@ export function fileStorage(init: FileStorageInit): StorageDriver {
     }
   }
 
+  /** QEMU holds a write lock on images it has open; qemu-img info (without -U) cannot then open it. */
+  async function locked(path: string): Promise<boolean> {
+    try {
+      await runner.run("qemu-img", ["info", "-f", "qcow2", path], { timeoutMs: 30_000 });
+      return false;
+    } catch (err) {
+      return /lock/i.test((err as { stderr?: string }).stderr ?? "");
+    }
+  }
+
   async function dependents(kind: VolumeKind, id: string): Promise<string[]> {
     const all = await list();
     return all.filter((v) => v.origin?.kind === kind && v.origin.id === id).map((v) => `${v.kind}:${v.id}`);
@@ -126,6 +136,9 @@ export function fileStorage(init: FileStorageInit): StorageDriver {
     if (kind !== "volume") {
       const deps = await dependents(kind, id);
       if (deps.length > 0) throw new StorageInUseError(label(kind, id), deps);
+    }
+    if (kind === "volume" && (await locked(fileOf(kind, id)))) {
+      throw new StorageInUseError(label(kind, id), [], "its file is open (attached to a running VM?)");
     }
     try {
       await rm(fileOf(kind, id), { force: true });

@@ -117,6 +117,22 @@ export function storageContract(name: string, setup: () => Promise<StorageHarnes
       expect((await d.list()).map((v) => v.id)).not.toContain("img2");
     }, timeout);
 
+    it("a volume open by a process (as by QEMU) is not deleted", async () => {
+      const { stdout } = await h.runner.run("sh", ["-c", `qemu-io -f ${d.format} -c "sleep 60000" ${d.path("vol2")} > /dev/null 2>&1 & echo $!`]);
+      const pid = Number(stdout);
+      try {
+        // Wait until qemu-io has the volume open (its lock / the device's open count is what drivers see).
+        const script = `t=$(readlink -f "$1"); for i in $(seq 100); do ls -l /proc/${pid}/fd 2>/dev/null | grep -q "$t" && exit 0; sleep 0.1; done; exit 1`;
+        await h.runner.run("sh", ["-c", script, "sh", d.path("vol2")]);
+        const err = await d.delete("vol2").catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(StorageInUseError);
+        expect((err as Error).message).toMatch(/deleting volume "vol2"/);
+        expect((await d.list()).map((v) => v.id)).toContain("vol2");
+      } finally {
+        await h.runner.run("sh", ["-c", `kill ${pid}; while kill -0 ${pid} 2>/dev/null; do sleep 0.1; done`]);
+      }
+    }, timeout);
+
     it("an image or snapshot with clones cannot be deleted; deletes are idempotent", async () => {
       await expect(d.deleteImage("img1")).rejects.toThrow(StorageInUseError);
       await expect(d.deleteSnapshot("snap1")).rejects.toThrow(StorageInUseError);
