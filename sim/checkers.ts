@@ -95,9 +95,10 @@ export class Checkers {
     const truth = new Map(this.hosts.map((h) => [h.node.id, h.ledger.usage()]));
     let stale = 0;
     let example = "";
+    const byAz = new Map<string, SimHost[]>();
+    for (const h of up) byAz.set(h.node.az, [...(byAz.get(h.node.az) ?? []), h]);
     for (const h of up) {
-      for (const other of up) {
-        if (other.node.az !== h.node.az) continue;
+      for (const other of byAz.get(h.node.az) ?? []) {
         const seen = h.view.get(other.node.id)?.state.used;
         const t = truth.get(other.node.id) as Resources;
         if (seen && seen.vcpus === t.vcpus && seen.ramMb === t.ramMb && seen.diskGb === t.diskGb) continue;

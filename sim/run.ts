@@ -87,7 +87,8 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
   const latencies: number[] = [];
   const attempts: number[] = [];
   const outcome = { requested: 0, placed: 0, rejected: 0, quotaRejected: 0, abandoned: 0, deleted: 0, firstRejectionMs: null as number | null, utilisationAtFirstRejection: null as number | null };
-  const ledgers = () => hosts.map((h) => ({ used: claimed(h), total: h.ledger.state().total, ratios: h.ledger.state().ratios }));
+  const shapes = hosts.map((h) => h.ledger.state());
+  const ledgers = () => hosts.map((h, i) => ({ used: claimed(h), total: shapes[i].total, ratios: shapes[i].ratios }));
   const at = (ms: number, fn: () => void) => sched.at(SIM_EPOCH_MS + ms, fn);
 
   const removeTimeoutMs = s.placement.bidTimeoutMs * 4;
@@ -114,6 +115,8 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
         void front.store?.put("server", a.spec.serverId, { host: o.host, attempt: o.attempt, project: a.spec.project, vcpus: a.spec.resources.vcpus }).catch(() => {});
         if (a.lifetimeMs === undefined) return;
         const remove = (tries: number) => {
+          // The liveness phase takes no new work; deletions due then are left for after the run.
+          if (sched.now() - SIM_EPOCH_MS > s.durationMs + (tries > 0 ? s.livenessMs / 2 : 0)) return;
           const via = pickFront(a.spec.az ?? "");
           if (!via) return void (tries < 20 && sched.after(5000, () => remove(tries + 1)));
           void removeVia(via, a, o.host, removeTimeoutMs).then((ok) => {

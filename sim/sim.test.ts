@@ -58,6 +58,10 @@ describe("simulator", () => {
     const failures = await runSwarm(base, "sim/scenarios/swarm-small.json", 200, 1);
     for (const f of failures) console.log(`swarm: seed ${f.seed} failed: ${f.violations.join("; ")} — ${f.command}`);
     expect(failures.length).toBeLessThan(200);
+    // Safety holds under every fault mix. The only failures are stale capacity views after a crash:
+    // node/capacity's advertiser restarts its seq at 1 and peers ignore a restarted host's adverts
+    // until its seq passes the old one (reported to the placement area; no failures without crashes).
+    expect(failures.flatMap((f) => f.violations).filter((v) => !v.startsWith("capacity-view-stale"))).toEqual([]);
     for (const f of failures.slice(0, 3)) {
       const again = await runScenario(swarmScenario(base, f.seed));
       expect(again.metrics.violations.map((v) => `${v.kind}: ${v.detail}`)).toEqual(f.violations);

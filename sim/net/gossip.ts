@@ -103,27 +103,24 @@ export class GossipRouter {
   }
 
   private forward(msg: Message, at: number, except: number): void {
-    const now = this.net.sched.now();
     for (const nb of msg.topic.neighbors.get(at) ?? []) {
       if (nb === except) continue;
       if (msg.have.has(nb)) {
         this.net.count(msg.topic.category); // a duplicate on the wire, dropped by the seen-cache
         continue;
       }
-      this.sendCopy(msg, at, nb, msg.topic.category, now);
+      this.sendCopy(msg, at, nb, msg.topic.category);
     }
   }
 
-  private sendCopy(msg: Message, from: number, to: number, category: string, now: number): void {
+  private sendCopy(msg: Message, from: number, to: number, category: string): void {
     const due = msg.due.get(to);
-    // A copy that would arrive after one already on its way is only counted: it changes nothing.
-    const arrives = this.net.send(from, to, category, () => this.receive(msg, to, from));
+    const arrives = this.net.send(from, to, category, () => this.receive(msg, to, from), due);
     if (arrives < 0) {
       msg.gaps = true;
       return;
     }
     if (due === undefined || arrives < due) msg.due.set(to, arrives);
-    void now;
   }
 
   private receive(msg: Message, node: number, from: number): void {
@@ -151,7 +148,7 @@ export class GossipRouter {
     const now = this.net.sched.now();
     t.recent = t.recent.filter((m) => now - m.publishedAt <= MCACHE_HEARTBEATS * HEARTBEAT_MS);
     for (const msg of t.recent) {
-      if (!msg.gaps && !this.net.partitioned) continue;
+      if (!msg.gaps) continue; // every forward went out: all reachable members get it eagerly
       for (const node of t.members) {
         if (msg.have.has(node) || !this.net.nodes[node].up) continue;
         const due = msg.due.get(node);
@@ -161,7 +158,7 @@ export class GossipRouter {
           if (peer === node || !msg.have.has(peer) || !this.net.reachable(peer, node)) continue;
           // IHAVE from peer, IWANT back, then the message.
           this.net.count("gossip control", 2);
-          this.sendCopy(msg, peer, node, msg.topic.category, now);
+          this.sendCopy(msg, peer, node, msg.topic.category);
           break;
         }
       }

@@ -102,9 +102,11 @@ export class SimNetwork {
   /**
    * Sends one message from a to b: counted, then lost, duplicated or delayed as the faults say.
    * `deliver` runs at arrival if b is still reachable and has not restarted since the send.
-   * Returns the arrival time of the first copy, or -1 if nothing will arrive.
+   * Returns the arrival time of the first copy, or -1 if nothing will arrive. A copy that would
+   * arrive at or after `moot` (an earlier copy of the same gossip is already on its way) is counted
+   * but not scheduled: it would change nothing.
    */
-  send(a: number, b: number, category: string, deliver: () => void): number {
+  send(a: number, b: number, category: string, deliver: () => void, moot = Number.POSITIVE_INFINITY): number {
     this.count(category);
     if (!this.reachable(a, b)) return -1;
     const f = this.faults;
@@ -117,7 +119,8 @@ export class SimNetwork {
       let delay = this.latency(a, b);
       if (f.reorder > 0 && this.random.next() < f.reorder) delay += this.random.next() * f.reorderMs;
       const at = this.sched.now() + delay;
-      if (first < 0) first = at;
+      if (first < 0 || at < first) first = at;
+      if (at >= moot) continue;
       this.sched.at(at, () => {
         if (target.up && target.clock.alive === inc && this.group[a] === this.group[b]) deliver();
       });
