@@ -62,9 +62,11 @@ export class SimNetwork {
     const node: SimNode = { index: this.nodes.length, id, az, azIndex: azi, clock: new NodeClock(this.sched), up: true };
     this.nodes.push(node);
     this.byId.set(id, node.index);
-    const g = new Int32Array(this.nodes.length);
-    g.set(this.group);
-    this.group = g;
+    if (this.group.length < this.nodes.length) {
+      const g = new Int32Array(Math.max(16, this.group.length * 2));
+      g.set(this.group);
+      this.group = g;
+    }
     return node;
   }
 
@@ -86,7 +88,7 @@ export class SimNetwork {
   }
 
   get partitioned(): boolean {
-    for (let i = 1; i < this.group.length; i++) if (this.group[i] !== this.group[0]) return true;
+    for (let i = 1; i < this.nodes.length; i++) if (this.group[i] !== this.group[0]) return true;
     return false;
   }
 
