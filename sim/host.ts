@@ -24,6 +24,8 @@ export interface HostInit {
   scenario: Scenario;
   shape: Resources;
   ratios: AllocationRatios;
+  aggregates?: string[];
+  traits?: string[];
   random: Random;
   /** Called when this host claims a server (checkers watch from outside). */
   onClaim: (host: SimHost, serverId: string) => void;
@@ -59,7 +61,7 @@ export class SimHost {
   }
 
   private newLedger(): Ledger {
-    const d: HostDescription = { node: this.node.id, az: this.node.az, total: this.init.shape, ratios: this.init.ratios };
+    const d: HostDescription = { node: this.node.id, az: this.node.az, total: this.init.shape, ratios: this.init.ratios, aggregates: this.init.aggregates, traits: this.init.traits };
     return this.init.ledgerFactory ? this.init.ledgerFactory(d) : new Ledger(d);
   }
 

@@ -50,6 +50,8 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
         scenario: s,
         shape: g.shape,
         ratios: g.ratios,
+        aggregates: g.aggregates,
+        traits: g.traits,
         random: nodeRandom.fork(id),
         onClaim: (h) => checkerRef.current?.onClaim(h),
         ledgerFactory: opts.ledgerFactory,

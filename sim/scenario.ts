@@ -9,6 +9,8 @@ export type Weigher = "spread" | "pack";
 
 export interface Flavor extends Resources {
   name: string;
+  /** Flavor extra specs trait:X=required. */
+  requiredTraits?: string[];
 }
 
 export interface HostGroup {
@@ -18,6 +20,9 @@ export interface HostGroup {
   prefix: string;
   shape: Resources;
   ratios: AllocationRatios;
+  /** Host aggregates and traits (TraitsFilter matches flavors' requiredTraits against traits). */
+  aggregates?: string[];
+  traits?: string[];
 }
 
 export interface PartitionFault {

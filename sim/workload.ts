@@ -58,6 +58,7 @@ export function drawWorkload(s: Scenario, projects: Project[], random: Random): 
     const resources = { vcpus: flavor.vcpus, ramMb: flavor.ramMb, diskGb: flavor.diskGb };
     const spec: RequestSpec = { serverId: random.uuid(), project: project.id, resources, az: project.az };
     if (group) spec.group = group;
+    if (flavor.requiredTraits?.length) spec.requiredTraits = flavor.requiredTraits;
     out.push({ atMs: t, spec, lifetimeMs });
   }
   return out;
