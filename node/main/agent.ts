@@ -15,6 +15,7 @@ import { openCrdtStore } from "../store/crdt-store.ts";
 import { LevelKv } from "../store/level-kv.ts";
 import { buildHttp } from "./http.ts";
 import { loadClusterKey, loadOrCreateIdentity } from "./identity.ts";
+import { reconcilerEnv, startReconciler } from "./reconciler-wiring.ts";
 import { meshMetrics } from "./metrics.ts";
 
 export interface RunningAgent {
@@ -85,6 +86,12 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   const httpUrl = `http://${httpHost.includes(":") ? `[${httpHost}]` : httpHost}:${port}`;
   log.info({ node: id, name: config.name, http: httpUrl, p2p: addresses(), dataDir: config.dataDir, identityCreated: identity.created }, "listening");
 
+  // --- reconciler hook (node/main/reconciler-wiring.ts): converges the records this node owns
+  // against the host (QEMU, volumes, taps). PEERSTACK_RECONCILER=off disables it.
+  const rcEnv = reconcilerEnv();
+  const effects = rcEnv.enabled ? await startReconciler({ dataDir: config.dataDir, self: id, store, log, vg: rcEnv.vg, underlay: rcEnv.underlay }) : undefined;
+  // --- end reconciler hook
+
   let stopped = false;
   return {
     id,
@@ -94,6 +101,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
       if (stopped) return;
       stopped = true;
       clearInterval(checker);
+      await effects?.stop();
       members.stop();
       rep.stop();
       await app.close();

@@ -38,10 +38,7 @@ export function reconciler(init: ReconcilerInit = {}): (c: ReconcilerComponents)
 
     async function pass(id: string): Promise<void> {
       const s = asServer(c.store.get(SERVER, id));
-      if (!s) {
-        if (c.store.stateOf(SERVER, id)?.deleted) await conv.cleanupLocal(id);
-        return;
-      }
+      if (!s) return; // removed: leftovers (if any) go at the next orphan collection
       if (s.host !== c.self) return;
       await conv.converge(s);
     }
@@ -145,7 +142,7 @@ export function reconciler(init: ReconcilerInit = {}): (c: ReconcilerComponents)
         c.log?.info({ adopted: adopted.map((a) => a.id) }, "reconciler starting");
         unsubscribe = c.store.onChange(({ delta, record }) => {
           if (delta.kind === SERVER) {
-            if (record ? record.host === c.self : true) void reconcile(delta.id);
+            if (record?.host === c.self) void reconcile(delta.id);
           } else if (delta.kind === PORT && c.network && record && typeof record.network_id === "string") {
             if (c.store.list(PORT, (p) => p.network_id === record.network_id && p.binding_host_id === c.self).length) syncNet(record.network_id);
           } else if (delta.kind === NETWORK) {
