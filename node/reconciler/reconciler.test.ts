@@ -181,7 +181,9 @@ describe("reconciler (fake drivers, real CRDT store)", () => {
     expect(spec.nics).toEqual([{ tap: "tapp1aaaaaaaaa", mac: "fa:16:3e:00:00:01", mtu: 1450 }]);
     expect(spec.metadata).toMatchObject({ ip: "10.0.0.5/24", gateway: "10.0.0.1", mtu: 1450 });
     // another host binds a port on the network: our flood list follows
-    await t.store.put(PORT, "p3", { network_id: "n1", mac_address: "fa:16:3e:00:00:03", binding_host_id: "node-c", binding_vtep: "192.0.2.3" });
+    const other = await openCrdtStore({ node: "node-c" }, { clock: t.clock, kv: new MemoryKv() });
+    const delta = await other.put(PORT, "p3", { network_id: "n1", mac_address: "fa:16:3e:00:00:03", binding_host_id: "node-c", binding_vtep: "192.0.2.3" });
+    await t.store.applyRemote([delta]);
     await t.clock.run(10, 1);
     await new Promise((r) => setImmediate(r));
     expect(net.fdb.get("n1")).toEqual(["192.0.2.2", "192.0.2.3"]);

@@ -140,10 +140,11 @@ export function reconciler(init: ReconcilerInit = {}): (c: ReconcilerComponents)
         await c.storage.init();
         const adopted = await c.compute.adopt();
         c.log?.info({ adopted: adopted.map((a) => a.id) }, "reconciler starting");
-        unsubscribe = c.store.onChange(({ delta, record }) => {
+        unsubscribe = c.store.onChange(({ delta, record, local }) => {
           if (delta.kind === SERVER) {
             if (record?.host === c.self) void reconcile(delta.id);
-          } else if (delta.kind === PORT && c.network && record && typeof record.network_id === "string") {
+          } else if (delta.kind === PORT && !local && c.network && record && typeof record.network_id === "string") {
+            // another host's binding changed: our flood list follows (our own bindings: at plug time)
             if (c.store.list(PORT, (p) => p.network_id === record.network_id && p.binding_host_id === c.self).length) syncNet(record.network_id);
           } else if (delta.kind === NETWORK) {
             // a network record change (mtu) takes effect at the next boot of its servers
