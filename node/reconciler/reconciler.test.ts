@@ -95,6 +95,30 @@ describe("reconciler (fake drivers, real CRDT store)", () => {
     await t.r.stop();
   });
 
+  it("stopped before it was built: builds disk and hypervisor, then stops it (SHUTOFF); a later start boots it", async () => {
+    const t = await setup();
+    await t.r.start();
+    expect(await write(t, "s1", server("s1", { desired: "stopped" }))).toMatchObject({ status: "SHUTOFF", power_state: 4 });
+    expect(t.storage.items.has("volume/s1-root")).toBe(true);
+    expect(t.compute.vms.get("s1")!.state).toBe("stopped");
+    expect(await write(t, "s1", { desired: "active" })).toMatchObject({ status: "ACTIVE" });
+    await t.r.stop();
+  });
+
+  it("a server re-placed on another node: this host's leftovers are collected at the resync", async () => {
+    const t = await setup();
+    await t.r.start();
+    await write(t, "s1", server("s1"));
+    await write(t, "s1", { host: "node-b", attempt: 2 });
+    expect(t.compute.vms.has("s1")).toBe(true);
+    await t.clock.run(5_000, 500);
+    await t.r.idle();
+    expect(t.compute.vms.has("s1")).toBe(false);
+    expect(t.storage.items.has("volume/s1-root")).toBe(false);
+    expect(t.store.get(SERVER, "s1")).toMatchObject({ host: "node-b" });
+    await t.r.stop();
+  });
+
   it("a guest that powers itself off becomes SHUTOFF (and stays off) at the next periodic resync", async () => {
     const t = await setup();
     await t.r.start();
