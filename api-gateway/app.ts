@@ -16,7 +16,8 @@ import { InvalidRequestError } from "./errors.ts";
 import { identity } from "./identity/plugin.ts";
 import { IdentityCatalog } from "./identity/model.ts";
 import { DEFAULT_COST, type ScryptCost } from "./identity/passwords.ts";
-import { imageStub, networkStub, volumeStub, type ServicePlugin } from "./service-stubs.ts";
+import { networking } from "./networking/plugin.ts";
+import { imageStub, volumeStub, type ServicePlugin } from "./service-stubs.ts";
 import type { GatewayStore } from "./store.ts";
 import { rootDocument } from "./versions.ts";
 import { ackingStore, useWriteTracking, type Replicate } from "./write-acks.ts";
@@ -99,7 +100,7 @@ const services: FastifyPluginAsync<GatewayOptions & { ctx: GatewayContext }> = a
   await app.register(compute, { ctx, quotas: opts.computeQuotas, prefix: "/compute" });
   await app.register(opts.services?.image ?? imageStub, { ctx, prefix: "/image" });
   await app.register(opts.services?.volume ?? volumeStub, { ctx, prefix: "/volume" });
-  await app.register(opts.services?.network ?? networkStub, { ctx, prefix: "/networking" });
+  await app.register(opts.services?.network ?? networking(), { ctx, prefix: "/networking" });
 };
 
 const api: FastifyPluginAsync<GatewayOptions> = async (app, opts) => {
