@@ -10,6 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { qemuDriver } from "../drivers/compute/qemu.ts";
 import { countMatches, killAllQemu, qemuPidsMentioning, testImage } from "./helpers/vm.ts";
+import { createLab, nsCode, type Lab } from "./helpers/netns.ts";
+import { tapNameFor } from "../protocol/records.ts";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "reconciler-agent.ts");
 const NODE_ID = "rc-node-1";
@@ -18,7 +20,7 @@ const READY = /PEERSTACK-READY/;
 
 let dataDir: string;
 let imageDir: string;
-let agent: { proc: ChildProcess; events: { event: string; pid?: number }[]; call(op: string, key: string, fields?: Record<string, unknown>): Promise<Record<string, unknown> | null> } | undefined;
+let agent: { proc: ChildProcess; events: { event: string; pid?: number }[]; call(op: string, key: string, fields?: Record<string, unknown>, kind?: string): Promise<Record<string, unknown> | null> } | undefined;
 
 function startAgent(env: Record<string, string> = {}): Promise<NonNullable<typeof agent>> {
   const proc = fork(FIXTURE, [], { env: { ...process.env, RC_DATA_DIR: dataDir, RC_NODE_ID: NODE_ID, RC_IMAGE_DIR: imageDir, ...env }, stdio: ["ignore", "ignore", "pipe", "ipc"] });
@@ -35,9 +37,9 @@ function startAgent(env: Record<string, string> = {}): Promise<NonNullable<typeo
         resolve({
           proc,
           events,
-          call(op, key, fields) {
+          call(op, key, fields, kind = "server") {
             const id = ++n;
-            proc.send({ id, op, kind: "server", key, fields });
+            proc.send({ id, op, kind, key, fields });
             return new Promise((res, rej) => waiting.set(id, (r) => (r.error ? rej(new Error(r.error)) : res(r.record ?? null))));
           },
         });
@@ -169,4 +171,55 @@ describe("reconciler with real QEMU, file storage and LevelDB in a child agent",
     expect(await volumes()).toEqual([]);
     expect(await readdir(join(dataDir, "instances"))).toEqual([]);
   }, 120_000);
+});
+
+describe("kill -9 mid-create of a server with a port (bridge + VXLAN in a namespace host)", () => {
+  let lab: Lab;
+  let netDir: string;
+  const VNI = 7312;
+  const SID = "srv2";
+  const tap = tapNameFor("port-srv2-0001");
+  const env = () => ({ RC_DATA_DIR: netDir, RC_NETNS: lab.hosts[0], RC_UNDERLAY: `${lab.underlay[0]},${lab.vteps[0]}` });
+  const link = async (dev: string) => (await nsCode(lab.hosts[0], "ip", ["link", "show", dev])).code === 0;
+
+  beforeAll(async () => {
+    await kill9();
+    lab = await createLab("rck");
+    netDir = await mkdtemp(join(tmpdir(), "psvm-rck"));
+  }, 60_000);
+
+  afterAll(async () => {
+    await kill9();
+    if (netDir) {
+      await killAllQemu(join(netDir, "instances"));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await qemuPidsMentioning(netDir)).toEqual([]);
+      await rm(netDir, { recursive: true, force: true });
+    }
+    await lab?.destroy();
+  });
+
+  it("tap and QEMU made, agent killed before ACTIVE: the restart ends ACTIVE on the same QEMU; delete leaves no QEMU, disk, tap or bridge", async () => {
+    agent = await startAgent({ ...env(), RC_HANG_AFTER_CREATE: "1" });
+    await agent.call("put", "net2", { name: "net2", vni: VNI, mtu: 1450 }, "network");
+    await agent.call("put", "sub2", { network_id: "net2", cidr: "10.62.0.0/24", gateway_ip: "10.62.0.1" }, "subnet");
+    await agent.call("put", "port-srv2-0001", { network_id: "net2", mac_address: "fa:16:3e:62:00:10", fixed_ips: [{ subnet_id: "sub2", ip_address: "10.62.0.10" }] }, "port");
+    await agent.call("put", SID, { name: "net-vm", project_id: "p", flavor: { vcpus: 1, ram: 192, disk: 1 }, image_id: "img1", host: NODE_ID, attempt: 1, status: "BUILD", task_state: "scheduling", desired: "active", ports: ["port-srv2-0001"] });
+    const spawned = await until("spawned", async () => agent!.events.find((e) => e.event === "spawned"));
+    expect(await link(tap)).toBe(true);
+    await kill9();
+
+    agent = await startAgent(env());
+    await until("ACTIVE", async () => (await agent!.call("get", SID))?.status === "ACTIVE");
+    expect(await qemuPidsMentioning(netDir)).toEqual([spawned.pid]);
+    expect(await agent.call("get", "port-srv2-0001", undefined, "port")).toMatchObject({ binding_host_id: NODE_ID, status: "ACTIVE" });
+    expect(await link(tap)).toBe(true);
+
+    await agent.call("put", SID, { desired: "deleted" });
+    await until("record removed", async () => (await agent!.call("get", SID)) === null);
+    expect(await qemuPidsMentioning(netDir)).toEqual([]);
+    expect(await readdir(join(netDir, "storage", "volumes"))).toEqual([]);
+    expect(await link(tap)).toBe(false);
+    await until("bridge removed at resync", async () => !(await link(`psbr-${VNI}`)), 15_000);
+  }, 150_000);
 });
