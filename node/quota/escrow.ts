@@ -1,0 +1,245 @@
+// Quota escrow: one bounded counter per (project, resource) (protocol/crdt/bounded-counter.ts). A
+// node spends only the rights it holds; when short it asks peers with spare rights for a transfer
+// (direct stream) — a donor gives at least what was asked, or half its spare when that is more, so
+// rights drift to where the demand is. Deletes return rights to the deleting node. Every change is
+// made durable (KvStore) before it is used, then gossiped as a delta; full states travel with
+// transfers and with the optional periodic sync, so partitions heal.
+import { pack, unpack } from "msgpackr";
+import * as bc from "../../protocol/crdt/bounded-counter.ts";
+import type { Cancel, Clock } from "../../protocol/clock.ts";
+import type { Hlc } from "../../protocol/hlc.ts";
+import type { Random } from "../../protocol/random.ts";
+import { fields } from "../../protocol/validate.ts";
+import type { Transport } from "../mesh/transport.ts";
+import { decode, encode } from "../mesh/wire.ts";
+import type { KvStore } from "../store/kv.ts";
+import { DEFAULT_LIMITS, QuotaExceededError, quotaKey, type QuotaAmounts, type QuotaResource } from "./limits.ts";
+
+export const QUOTA_TOPIC = "peerstack/quota/1";
+export const QUOTA_TRANSFER_PROTOCOL = "/peerstack/quota/transfer/1";
+const KV_PREFIX = "quota/";
+
+export interface QuotaEscrowInit {
+  /** Reachable peers with unknown rights asked when no peer is known to hold any. */
+  askUnknown?: number;
+  timeoutMs?: number;
+  /** Publish every counter's full state this often (0 = never; transfers and deltas only). */
+  fullSyncMs?: number;
+}
+
+export interface QuotaEscrowComponents {
+  clock: Clock;
+  random: Random;
+  transport: Transport;
+  hlc: Hlc;
+  /** Where counters are made durable; omitted = memory only (simulator without crashes). */
+  kv?: KvStore;
+}
+
+export interface QuotaEscrow {
+  start(): Promise<void>;
+  stop(): void;
+  /** Mints the project's limits here unless this node already knows of limits for it. Call once, where the project is created. */
+  initProject(project: string, limits?: QuotaAmounts): Promise<void>;
+  /** Admin limit change (raise mints here; lower pledges and re-balances). */
+  setLimit(project: string, resource: QuotaResource, value: number): Promise<void>;
+  /** Spends rights for every resource or none; QuotaExceededError if even peers cannot cover it. */
+  take(project: string, amounts: QuotaAmounts): Promise<void>;
+  /** Gives rights back here (a resource was deleted through this node; once per resource). */
+  release(project: string, amounts: QuotaAmounts): Promise<void>;
+  counter(project: string, resource: QuotaResource): bc.BoundedCounter;
+  /** Rights this node holds for (project, resource). */
+  rights(project: string, resource: QuotaResource): number;
+  readonly stats: { transfersAsked: number; transfersGiven: number; messages: number };
+}
+
+interface TransferAsk {
+  key: string;
+  want: number;
+}
+
+export function quotaEscrow(init: QuotaEscrowInit = {}): (c: QuotaEscrowComponents) => QuotaEscrow {
+  const askUnknown = init.askUnknown ?? 3;
+  const timeoutMs = init.timeoutMs ?? 1000;
+  return (c) => {
+    const me = c.transport.self;
+    const counters = new Map<string, bc.BoundedCounter>();
+    const inflight = new Map<string, Promise<void>>();
+    const stats = { transfersAsked: 0, transfersGiven: 0, messages: 0 };
+    const off: (() => void)[] = [];
+    let sync: Cancel | undefined;
+
+    const get = (key: string) => counters.get(key) ?? bc.empty();
+
+    async function persist(keys: Iterable<string>): Promise<void> {
+      if (!c.kv) return;
+      await c.kv.batch([...keys].map((key) => ({ type: "put" as const, key: KV_PREFIX + key, value: pack(get(key)) })), { sync: true });
+    }
+
+    /** Applies local steps: durable first, then gossiped. */
+    async function commit(steps: [string, bc.Step][]): Promise<void> {
+      for (const [key, s] of steps) counters.set(key, bc.merge(get(key), s.state));
+      await persist(steps.map(([k]) => k));
+      for (const [key, s] of steps) void c.transport.publish(QUOTA_TOPIC, encode("quota.delta", me, { key, delta: s.delta })).catch(() => {});
+    }
+
+    /** Merges remote knowledge, then does what the merge asks of us (reconcile a limit, pay debts). */
+    async function absorb(key: string, remote: bc.BoundedCounter): Promise<void> {
+      const before = get(key);
+      const merged = bc.merge(before, remote);
+      counters.set(key, merged);
+      const steps: [string, bc.Step][] = [];
+      let s = merged;
+      const push = (st: bc.Step | undefined) => {
+        if (!st) return;
+        steps.push([key, st]);
+        s = st.state;
+      };
+      push(bc.reconcileLimit(s, me));
+      push(bc.settle(s, me));
+      if (bc.totalDebt(s) > 0 && bc.debt(s, me) === 0) {
+        // pay other nodes' debts out of our spare rights so a lowered limit takes effect
+        for (const debtor of Object.keys(s.pledges)) {
+          const give = Math.min(bc.transferable(s, me), bc.debt(s, debtor));
+          if (debtor !== me && give > 0) push(bc.transfer(s, me, debtor, give));
+        }
+      }
+      if (steps.length > 0) await commit(steps);
+      else await persist([key]);
+    }
+
+    async function askPeer(peer: string, key: string, want: number): Promise<boolean> {
+      stats.transfersAsked++;
+      stats.messages += 2;
+      try {
+        const answer = await c.transport.request(peer, QUOTA_TRANSFER_PROTOCOL, encode<TransferAsk>("quota.transfer", me, { key, want }), { timeoutMs });
+        const f = fields(decode(answer, ["quota.state"]).body, "body");
+        await absorb(key, bc.read(f.field("state", (x) => x), "body.state"));
+        return true;
+      } catch {
+        return false;
+      }
+    }
+
+    /** Gathers rights for `key` until `need` are available here (best effort; one gathering per key at a time). */
+    function acquire(key: string, need: number): Promise<void> {
+      const running = inflight.get(key);
+      if (running) return running;
+      const p = (async () => {
+        const s = get(key);
+        const reachable = new Set(c.transport.peers());
+        const known = [...reachable].filter((p) => bc.transferable(s, p) > 0).sort((a, b) => bc.transferable(s, b) - bc.transferable(s, a));
+        const unknown = [...reachable].filter((p) => !known.includes(p));
+        for (let i = 0; i < askUnknown && unknown.length > 0; i++) known.push(unknown.splice(c.random.int(unknown.length), 1)[0]);
+        for (const peer of known) {
+          const short = need - bc.available(get(key), me);
+          if (short <= 0) break;
+          await askPeer(peer, key, short);
+        }
+      })().finally(() => inflight.delete(key));
+      inflight.set(key, p);
+      return p;
+    }
+
+    function shortfalls(project: string, amounts: QuotaAmounts): [string, number][] {
+      const out: [string, number][] = [];
+      for (const [r, n] of Object.entries(amounts)) if (n && n > 0 && bc.available(get(quotaKey(project, r)), me) < n) out.push([r, n]);
+      return out;
+    }
+
+    const escrow: QuotaEscrow = {
+      stats,
+      async start() {
+        if (c.kv) for await (const [k, v] of c.kv.iterate({ prefix: KV_PREFIX })) counters.set(k.slice(KV_PREFIX.length), bc.read(unpack(v), k));
+        off.push(
+          c.transport.subscribe(QUOTA_TOPIC, (msg) => {
+            try {
+              const env = decode(msg.data, ["quota.delta", "quota.state"]);
+              const f = fields(env.body, "body");
+              const key = f.string("key", { min: 3, max: 512 });
+              const state = bc.read(f.field(env.type === "quota.delta" ? "delta" : "state", (x) => x), "body");
+              if (env.type === "quota.delta" && !bc.isAuthoredBy(state, msg.from)) return; // a node writes only its own rows
+              void absorb(key, state).catch(() => {});
+            } catch {
+              // malformed: dropped; anti-entropy will bring the truth
+            }
+          }),
+        );
+        c.transport.handle(QUOTA_TRANSFER_PROTOCOL, async (from, data) => {
+          const f = fields(decode(data, ["quota.transfer"]).body, "body");
+          const key = f.string("key", { min: 3, max: 512 });
+          const want = f.count("want", { min: 1 });
+          const s = get(key);
+          const spare = bc.transferable(s, me);
+          const give = Math.min(spare, Math.max(want, Math.floor(spare / 2)));
+          if (give > 0 && from !== me) {
+            stats.transfersGiven++;
+            await commit([[key, bc.transfer(s, me, from, give)]]);
+          }
+          return encode("quota.state", me, { key, state: get(key) });
+        });
+        if (init.fullSyncMs) {
+          const tick = () => {
+            for (const [key, state] of counters) void c.transport.publish(QUOTA_TOPIC, encode("quota.state", me, { key, state })).catch(() => {});
+            sync = c.clock.schedule(init.fullSyncMs!, tick);
+          };
+          sync = c.clock.schedule(init.fullSyncMs * (0.5 + c.random.next()), tick);
+        }
+      },
+      stop() {
+        sync?.();
+        for (const f of off.splice(0)) f();
+      },
+      async initProject(project, limits = DEFAULT_LIMITS) {
+        const steps: [string, bc.Step][] = [];
+        for (const [r, value] of Object.entries(limits)) {
+          const key = quotaKey(project, r);
+          if (value === undefined || get(key).target) continue;
+          steps.push([key, bc.setLimit(get(key), me, value, c.hlc.now())]);
+        }
+        await commit(steps);
+      },
+      async setLimit(project, resource, value) {
+        const key = quotaKey(project, resource);
+        await commit([[key, bc.setLimit(get(key), me, value, c.hlc.now())]]);
+      },
+      async take(project, amounts) {
+        for (let round = 0; round < 2; round++) {
+          const short = shortfalls(project, amounts);
+          if (short.length === 0) break;
+          await Promise.all(short.map(([r, n]) => acquire(quotaKey(project, r), n)));
+        }
+        const short = shortfalls(project, amounts)[0];
+        if (short) {
+          const s = get(quotaKey(project, short[0]));
+          const why = bc.totalDebt(s) > 0 ? " (a lowered limit is being applied)" : "";
+          throw new QuotaExceededError(project, short[0], short[1], bc.usage(s), s.target?.value ?? bc.limit(s), why);
+        }
+        // all present: spend them in one synchronous step, so concurrent takes cannot both count them
+        const steps: [string, bc.Step][] = [];
+        for (const [r, n] of Object.entries(amounts)) {
+          if (!n) continue;
+          const key = quotaKey(project, r);
+          const st = bc.consume(get(key), me, n);
+          counters.set(key, st.state);
+          steps.push([key, st]);
+        }
+        await commit(steps);
+      },
+      async release(project, amounts) {
+        const steps: [string, bc.Step][] = [];
+        for (const [r, n] of Object.entries(amounts)) {
+          if (!n) continue;
+          const key = quotaKey(project, r);
+          const st = bc.release(get(key), me, n);
+          counters.set(key, st.state);
+          steps.push([key, st]);
+        }
+        await commit(steps);
+      },
+      counter: (project, resource) => get(quotaKey(project, resource)),
+      rights: (project, resource) => bc.rights(get(quotaKey(project, resource)), me),
+    };
+    return escrow;
+  };
+}
