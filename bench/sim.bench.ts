@@ -2,14 +2,12 @@
 // (same per-node load and site size), plus the catalog propagation probe at each size.
 // Usage: node bench/sim.bench.ts [sizes…]   (default 100 1000 10000)
 import os from "node:os";
-import v8 from "node:v8";
 import { fileURLToPath } from "node:url";
 import { loadScenario } from "../sim/scenario.ts";
 import { runScenario } from "../sim/run.ts";
 import { scaleScenario } from "../sim/scaling.ts";
 import { catalogProbe } from "../sim/probe.ts";
 
-v8.setFlagsFromString("--max-semi-space-size=64");
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 const cpus = os.cpus();
 console.log(`machine: ${cpus[0]?.model}, ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, load average ${os.loadavg()[0].toFixed(1)}`);

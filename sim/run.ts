@@ -134,6 +134,7 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
   }
 
   const faultLog = scheduleFaults(s, { net, hosts, at, random: root.fork("faults") });
+  for (const e of faultLog.events) opts.onProgress?.(`fault: ${e}`);
   const utilSeries: Array<[number, number]> = [];
   // Safety sweeps scan every claim: a dozen per run is enough (overcommit is checked at every claim).
   const sweepEvery = Math.max(1, Math.floor(samples / 12));

@@ -7,7 +7,6 @@ import { renderReport } from "../../sim/report.ts";
 import { runSwarm } from "../../sim/swarm.ts";
 import { catalogProbe } from "../../sim/probe.ts";
 import { scaleScenario, type ScalingRow } from "../../sim/scaling.ts";
-import v8 from "node:v8";
 
 const USAGE = `usage:
   peerstack sim run <scenario.json> [--out DIR] [--seed N] [--scaling 100,1000]
@@ -23,8 +22,6 @@ function flag(args: string[], name: string): string | undefined {
 export async function run(args: string[]): Promise<number> {
   const [sub, file] = args;
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  // The simulator allocates many short-lived objects: a larger young generation halves GC time.
-  v8.setFlagsFromString("--max-semi-space-size=64");
   if (sub === "run" && file) {
     const s = loadScenario(file);
     const seed = flag(args, "--seed");
