@@ -5,6 +5,7 @@ import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { PeerstackError } from "../../protocol/errors.ts";
 
 export interface BlobDigest {
@@ -141,7 +142,7 @@ export class BlobStore {
   }
 
   /** The blob's bytes from `offset`. */
-  read(sha256: string, offset = 0, highWaterMark = 256 * 1024): AsyncIterable<Uint8Array> {
+  read(sha256: string, offset = 0, highWaterMark = 256 * 1024): Readable {
     return createReadStream(this.path(sha256), { start: offset, highWaterMark });
   }
 
