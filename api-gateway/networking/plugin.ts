@@ -35,9 +35,10 @@ const EXTENSIONS: [string, string][] = [
 
 const RESOURCES = ["networks", "subnets", "ports", "security-groups", "security-group-rules"];
 
-export function networking(opts: { ipam?: Ipam } = {}): ServicePlugin {
+/** `ipam`: the node's Ipam, or a factory called with the gateway context when the plugin registers. */
+export function networking(opts: { ipam?: Ipam | ((ctx: GatewayContext) => Ipam) } = {}): ServicePlugin {
   const plugin: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
-    const ipam = opts.ipam ?? new Ipam({ store: ctx.store, node: ctx.node.id });
+    const ipam = typeof opts.ipam === "function" ? opts.ipam(ctx) : (opts.ipam ?? new Ipam({ store: ctx.store, node: ctx.node.id }));
     useNeutronErrors(app, ctx);
     app.get("/", { config: { public: true } }, async (req) => ({ versions: networkVersions(ctx.baseUrl(req)) }));
     await app.register(
