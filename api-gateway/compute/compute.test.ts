@@ -91,6 +91,22 @@ describe("compute (Nova v2.1) routes", () => {
     expect((await call("GET", "/flavors/c1-id", admin)).statusCode).toBe(404);
   });
 
+  it("os-flavor-access: a private flavor shared with a project becomes visible to its members", async () => {
+    const priv = (await call("POST", "/flavors", admin, { flavor: { name: "shared", ram: 64, vcpus: 1, disk: 0, "os-flavor-access:is_public": false } })).json().flavor;
+    const demo = g.store.list("project", (p) => p.name === "demo")[0].id;
+    expect((await call("GET", `/flavors/${priv.id}`, bob)).statusCode).toBe(404);
+    const added = await call("POST", `/flavors/${priv.id}/action`, admin, { addTenantAccess: { tenant: demo } });
+    expect(added.json()).toEqual({ flavor_access: [{ flavor_id: priv.id, tenant_id: demo }] });
+    expect((await call("POST", `/flavors/${priv.id}/action`, admin, { addTenantAccess: { tenant: demo } })).statusCode).toBe(409);
+    expect((await call("POST", `/flavors/${priv.id}/action`, bob, { addTenantAccess: { tenant: demo } })).statusCode).toBe(403);
+    expect((await call("GET", `/flavors/${priv.id}`, bob)).statusCode).toBe(200);
+    expect((await call("GET", "/flavors", bob)).json().flavors.map((f: { name: string }) => f.name)).toContain("shared");
+    expect((await call("GET", `/flavors/${priv.id}/os-flavor-access`, admin)).json().flavor_access).toHaveLength(1);
+    expect((await call("POST", `/flavors/${priv.id}/action`, admin, { removeTenantAccess: { tenant: demo } })).json().flavor_access).toEqual([]);
+    expect((await call("GET", `/flavors/${priv.id}`, bob)).statusCode).toBe(404);
+    expect((await call("GET", "/flavors/1/os-flavor-access", admin)).statusCode).toBe(409);
+  });
+
   it("keypairs: generate (private key matches the stored public key), import, list, show, delete; per user", async () => {
     const gen = await call("POST", "/os-keypairs", bob, { keypair: { name: "k1" } }, "2.10");
     expect(gen.statusCode).toBe(201);

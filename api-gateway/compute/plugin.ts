@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from "fastify";
 import type { GatewayContext } from "../context.ts";
 import { useErrorStyle } from "../error-bodies.ts";
 import { computeVersion, computeVersions } from "../versions.ts";
+import { flavorAccessRoutes } from "./flavor-access.ts";
 import { flavorRoutes } from "./flavors.ts";
 import { keypairRoutes } from "./keypairs.ts";
 import { defaultComputeQuotas, limitRoutes, type ComputeQuotas } from "./limits.ts";
@@ -22,6 +23,7 @@ export const compute: FastifyPluginAsync<ComputeOptions> = async (app, { ctx, qu
       useMicroversions(v21);
       v21.get("/", { config: { public: true } }, async (req) => ({ version: computeVersion(ctx.baseUrl(req)) }));
       await v21.register(flavorRoutes, { ctx });
+      await v21.register(flavorAccessRoutes, { ctx });
       await v21.register(keypairRoutes, { ctx });
       await v21.register(limitRoutes, { ctx, quotas: quotas ?? defaultComputeQuotas(ctx) });
     },
