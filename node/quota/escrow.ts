@@ -65,6 +65,8 @@ export function quotaEscrow(init: QuotaEscrowInit = {}): (c: QuotaEscrowComponen
     const me = c.transport.self;
     const counters = new Map<string, bc.BoundedCounter>();
     const inflight = new Map<string, Promise<void>>();
+    /** Rights wanted by takes waiting on each key: one gathering asks for all of them. */
+    const demand = new Map<string, number>();
     const stats = { transfersAsked: 0, transfersGiven: 0, messages: 0 };
     const off: (() => void)[] = [];
     let sync: Cancel | undefined;
@@ -122,7 +124,7 @@ export function quotaEscrow(init: QuotaEscrowInit = {}): (c: QuotaEscrowComponen
     }
 
     /** Gathers rights for `key` until `need` are available here (best effort; one gathering per key at a time). */
-    function acquire(key: string, need: number): Promise<void> {
+    function acquire(key: string): Promise<void> {
       const running = inflight.get(key);
       if (running) return running;
       const p = (async () => {
@@ -132,7 +134,7 @@ export function quotaEscrow(init: QuotaEscrowInit = {}): (c: QuotaEscrowComponen
         const unknown = [...reachable].filter((p) => !known.includes(p));
         for (let i = 0; i < askUnknown && unknown.length > 0; i++) known.push(unknown.splice(c.random.int(unknown.length), 1)[0]);
         for (const peer of known) {
-          const short = need - bc.available(get(key), me);
+          const short = (demand.get(key) ?? 0) - bc.available(get(key), me);
           if (short <= 0) break;
           await askPeer(peer, key, short);
         }
@@ -204,10 +206,16 @@ export function quotaEscrow(init: QuotaEscrowInit = {}): (c: QuotaEscrowComponen
         await commit([[key, bc.setLimit(get(key), me, value, c.hlc.now())]]);
       },
       async take(project, amounts) {
-        for (let round = 0; round < 2; round++) {
-          const short = shortfalls(project, amounts);
-          if (short.length === 0) break;
-          await Promise.all(short.map(([r, n]) => acquire(quotaKey(project, r), n)));
+        const wanted = Object.entries(amounts).filter(([, n]) => n && n > 0) as [string, number][];
+        for (const [r, n] of wanted) demand.set(quotaKey(project, r), (demand.get(quotaKey(project, r)) ?? 0) + n);
+        try {
+          for (let round = 0; round < 3; round++) {
+            const short = shortfalls(project, amounts);
+            if (short.length === 0) break;
+            await Promise.all(short.map(([r]) => acquire(quotaKey(project, r))));
+          }
+        } finally {
+          for (const [r, n] of wanted) demand.set(quotaKey(project, r), (demand.get(quotaKey(project, r)) ?? n) - n);
         }
         const short = shortfalls(project, amounts)[0];
         if (short) {
