@@ -178,6 +178,16 @@ describe("identity (Keystone v3) routes", () => {
     expect((await call("POST", "/auth/tokens", undefined, passwordAuth("bob", "new-pw", "demo"))).statusCode).toBe(201);
   });
 
+  it("services, endpoints and regions: read-only views of this node's catalog", async () => {
+    const services = (await call("GET", "/services?type=compute", admin)).json().services;
+    expect(services).toHaveLength(1);
+    const endpoints = (await call("GET", `/endpoints?service_id=${services[0].id}&interface=public`, admin)).json().endpoints;
+    expect(endpoints).toEqual([expect.objectContaining({ url: "http://10.1.2.3:8774/compute/v2.1", region_id: "RegionOne", service_id: services[0].id })]);
+    expect((await call("GET", `/endpoints/${endpoints[0].id}`, admin)).json().endpoint.id).toBe(endpoints[0].id);
+    expect((await call("GET", "/regions", admin)).json().regions.map((r: { id: string }) => r.id)).toEqual(["RegionOne"]);
+    expect((await call("GET", "/services/nope", admin)).statusCode).toBe(404);
+  });
+
   it("domains: only Default, found by id or name", async () => {
     expect((await call("GET", "/domains/default", admin)).json().domain).toMatchObject({ id: "default", name: "Default", enabled: true });
     expect((await call("GET", "/domains?name=Default", admin)).json().domains).toHaveLength(1);

@@ -5,6 +5,7 @@ import type { GatewayContext } from "../context.ts";
 import { useErrorStyle } from "../error-bodies.ts";
 import { identityVersion } from "../versions.ts";
 import { authRoutes } from "./auth-routes.ts";
+import { endpointRoutes } from "./endpoints.ts";
 import { projectRoutes } from "./projects.ts";
 import { roleRoutes } from "./roles.ts";
 import { userRoutes } from "./users.ts";
@@ -24,6 +25,7 @@ export const identity: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app,
       await v3.register(projectRoutes, { ctx });
       await v3.register(userRoutes, { ctx });
       await v3.register(roleRoutes, { ctx });
+      await v3.register(endpointRoutes, { ctx });
     },
     { prefix: "/v3" },
   );
