@@ -89,6 +89,29 @@ describe("image API (Glance v2)", () => {
     expect(holders(gw.store, String(img.id))).toEqual([gw.nodeKey.id, "peer-R"].sort());
   });
 
+  it("download: a corrupt partial left from an interrupted fetch fails the checksum, is discarded and refetched", async () => {
+    const remote = new BlobStore(join(dir, "remote2"));
+    const rf = new ImageFetcher({}, { store: gw.store, blobs: remote, net: net.node("peer-S"), clock: gw.clock, log: { info: () => {}, warn: () => {} } });
+    rf.start();
+    const data = randomBytes(500_000);
+    const d = await remote.ingest((async function* () { yield data; })());
+    const img = await create({ name: "remote2", disk_format: "raw", container_format: "bare" });
+    await gw.store.put("image", String(img.id), { status: "active", size: d.size, checksum: d.md5, sha256: d.sha256 });
+    await addHolder(gw.store, String(img.id), "peer-S");
+    const bad = Buffer.from(data.subarray(0, 200_000));
+    bad[1234] ^= 0xff;
+    await blobs.appendPartial(d.sha256, 0, (async function* () { yield bad; })());
+    const down = await req("GET", `/v2/images/${img.id}/file`);
+    expect(down.statusCode).toBe(200);
+    expect(down.headers["content-md5"]).toBe(d.md5);
+    expect(Buffer.compare(down.rawPayload, data)).toBe(0);
+    // no holder can deliver: 503, nothing served
+    const lost = await create({ name: "lost", disk_format: "raw", container_format: "bare" });
+    await gw.store.put("image", String(lost.id), { status: "active", size: 5, checksum: "x", sha256: "1".repeat(64) });
+    await addHolder(gw.store, String(lost.id), "peer-gone");
+    expect((await req("GET", `/v2/images/${lost.id}/file`)).statusCode).toBe(503);
+  });
+
   it("list filters, pagination with next link, PATCH, delete, protected 403, 404", async () => {
     for (const n of ["p1", "p2", "p3"]) await create({ name: n, disk_format: "raw", container_format: "bare", tags: ["page"] });
     const first = (await req("GET", "/v2/images?tag=page&limit=2")).json();

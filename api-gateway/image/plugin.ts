@@ -212,7 +212,14 @@ async function v2Routes(app: App, ctx: GatewayContext, init: ImageServiceInit, m
     }
     if (await init.blobs.has(r.sha256)) {
       // held here
-    } else if (init.fetcher) await init.fetcher.localPath(r.id);
+    } else if (init.fetcher) {
+      try {
+        await init.fetcher.localPath(r.id);
+      } catch (err) {
+        req.log.warn({ image: r.id, err: (err as Error).message }, "image data unavailable");
+        throw Object.assign(new Error(`Image ${r.id} data could not be fetched from any holder`), { statusCode: 503 });
+      }
+    }
     else throw new ItemNotFoundError("image data", r.id, `Image ${r.id} has no data on this node`);
     reply.header("Content-Type", "application/octet-stream");
     reply.header("Content-MD5", String(r.checksum));

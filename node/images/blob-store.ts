@@ -3,7 +3,7 @@
 // under sha256/ is always complete. Partial downloads live in `partial/<hex>` for resume.
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { PeerstackError } from "../../protocol/errors.ts";
@@ -144,6 +144,16 @@ export class BlobStore {
   /** The blob's bytes from `offset`. */
   read(sha256: string, offset = 0, highWaterMark = 256 * 1024): Readable {
     return createReadStream(this.path(sha256), { start: offset, highWaterMark });
+  }
+
+  /** Digests of the complete blobs on disk. */
+  async list(): Promise<string[]> {
+    try {
+      return (await readdir(join(this.root, "sha256"))).filter(isSha256).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw err;
+    }
   }
 
   async remove(sha256: string): Promise<void> {

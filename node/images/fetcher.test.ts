@@ -107,4 +107,29 @@ describe("image fetcher", () => {
     await expect(fb.localPath("img2")).rejects.toThrow(/no data/);
     await expect(fb.localPath("nope")).rejects.toThrow(/no such image/);
   });
+
+  it("kernel(): direct kernel boot from kernel_id / ramdisk_id / os_command_line, fetched like images", async () => {
+    const { a, fb, d } = await setup();
+    const k = await a.ingest(chunks(Buffer.from("kernel-bits")));
+    await store.put(IMAGE, "kern", { status: "active", sha256: k.sha256, size: k.size });
+    await addHolder(store, "kern", "A");
+    await store.put(IMAGE, "img1", { properties: { kernel_id: "kern", os_command_line: "console=ttyS0" } });
+    const boot = await fb.kernel("img1");
+    expect(boot).toMatchObject({ cmdline: "console=ttyS0" });
+    expect((await readFile(boot!.path)).toString()).toBe("kernel-bits");
+    expect(boot!.initrd).toBeUndefined();
+    await store.put(IMAGE, "img1", { properties: {} });
+    expect(await fb.kernel("img1")).toBeUndefined();
+    expect(d.size).toBe(1_000_000);
+  });
+
+  it("collectOrphans removes blobs and holder records of images deleted elsewhere", async () => {
+    const { a, fa, d } = await setup();
+    expect(await fa.collectOrphans()).toEqual([]);
+    expect(await a.has(d.sha256)).toBe(true);
+    await store.remove(IMAGE, "img1");
+    expect(await fa.collectOrphans()).toEqual([d.sha256]);
+    expect(await a.has(d.sha256)).toBe(false);
+    expect(holders(store, "img1")).toEqual([]);
+  });
 });

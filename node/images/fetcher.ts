@@ -7,7 +7,7 @@ import { PeerstackError } from "../../protocol/errors.ts";
 import type { ImageSource } from "../reconciler/types.ts";
 import { ChecksumMismatchError, isSha256, type BlobStore } from "./blob-store.ts";
 import { BlobUnavailableError, type BlobStreamTransport } from "./blob-stream.ts";
-import { addHolder, holders, IMAGE, type ImageRecordStore } from "./records.ts";
+import { addHolder, holders, IMAGE, IMAGE_LOCATION, type ImageRecordStore } from "./records.ts";
 
 export interface ImageLog {
   info(obj: object, msg: string): void;
@@ -66,6 +66,34 @@ export class ImageFetcher implements ImageSource {
       this.inflight.set(imageId, p);
     }
     return p;
+  }
+
+  /**
+   * Direct kernel boot from Glance's standard properties: `kernel_id` / `ramdisk_id` name other
+   * images (fetched like any image), `os_command_line` is the kernel command line.
+   */
+  async kernel(imageId: string): Promise<{ path: string; initrd?: string; cmdline?: string } | undefined> {
+    const props = (this.c.store.get(IMAGE, imageId)?.properties ?? {}) as Record<string, unknown>;
+    if (typeof props.kernel_id !== "string" || props.kernel_id === "") return undefined;
+    const path = await this.localPath(props.kernel_id);
+    const initrd = typeof props.ramdisk_id === "string" && props.ramdisk_id !== "" ? await this.localPath(props.ramdisk_id) : undefined;
+    const cmdline = typeof props.os_command_line === "string" ? props.os_command_line : undefined;
+    return { path, ...(initrd ? { initrd } : {}), ...(cmdline ? { cmdline } : {}) };
+  }
+
+  /** Removes local blobs no live image record refers to (deleted on another node); returns their digests. */
+  async collectOrphans(): Promise<string[]> {
+    const { store, blobs, net, log } = this.c;
+    const live = new Set(store.list(IMAGE).map((r) => r.sha256).filter(isSha256));
+    const removed: string[] = [];
+    for (const sha of await blobs.list()) {
+      if (live.has(sha)) continue;
+      await blobs.remove(sha);
+      removed.push(sha);
+    }
+    for (const r of store.list(IMAGE_LOCATION, (x) => x.node === net.self && !store.get(IMAGE, String(x.image_id)))) await store.remove(IMAGE_LOCATION, r.id);
+    if (removed.length > 0) log.info({ removed }, "removed image blobs of deleted images");
+    return removed;
   }
 
   private async fetch(imageId: string, signal?: AbortSignal): Promise<string> {
