@@ -17,6 +17,7 @@ import { buildHttp } from "./http.ts";
 import { loadClusterKey, loadOrCreateIdentity } from "./identity.ts";
 import { reconcilerEnv, startReconciler } from "./reconciler-wiring.ts";
 import { meshMetrics } from "./metrics.ts";
+import { mountApi } from "./api-wiring.ts";
 
 export interface RunningAgent {
   id: string;
@@ -80,10 +81,18 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   });
   const sep = config.http.lastIndexOf(":");
   const httpHost = config.http.slice(0, sep).replace(/^\[|\]$/g, "");
+  // --- API hook (node/main/api-wiring.ts): the OpenStack API on the same listener; IPAM.
+  let publicUrl = "";
+  const api = await mountApi(app, { dataDir: config.dataDir, self: id, name: config.name, az: config.az, privateKey: identity.key, store, transport, acks, publicUrl: () => publicUrl, log: log.child({ component: "api" }) });
+  // --- end API hook
   await app.listen({ host: httpHost, port: Number(config.http.slice(sep + 1)) });
   const bound = app.server.address();
   const port = typeof bound === "object" && bound ? bound.port : Number(config.http.slice(sep + 1));
   const httpUrl = `http://${httpHost.includes(":") ? `[${httpHost}]` : httpHost}:${port}`;
+  // --- API hook: identity bootstrap on the first node of a cluster, openrc.
+  publicUrl = httpHost === "0.0.0.0" || httpHost === "::" ? httpUrl.replace(httpHost, "127.0.0.1") : httpUrl;
+  await api.afterListen({ bootstrap: config.join.length === 0 });
+  // --- end API hook
   log.info({ node: id, name: config.name, http: httpUrl, p2p: addresses(), dataDir: config.dataDir, identityCreated: identity.created }, "listening");
 
   // --- reconciler hook (node/main/reconciler-wiring.ts): converges the records this node owns
@@ -102,6 +111,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
       stopped = true;
       clearInterval(checker);
       await effects?.stop();
+      api.stop();
       members.stop();
       rep.stop();
       await app.close();

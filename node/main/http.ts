@@ -44,7 +44,8 @@ interface WriteBody {
 }
 
 export function buildHttp(deps: HttpDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
+  // Router options as api-gateway/app.ts buildApp sets them (OpenStack clients add trailing slashes).
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 } });
   const { store } = deps;
 
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {

@@ -1,0 +1,84 @@
+// Binds the OpenStack API (api-gateway/app.ts `openstackApi`) onto the agent's HTTP listener, next to
+// the native /healthz, /mesh, /metrics routes: the node's key signs tokens (any node verifies them
+// with the public key its membership record carries), writes wait for peer acks, networking gets the
+// mesh-connected IPAM. First start of a cluster (no --join) bootstraps identity; every node that
+// knows the admin password writes <dataDir>/openrc pointing at itself. Logic stays in api-gateway/.
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { PrivateKey } from "@libp2p/interface";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { openstackApi, type GatewayOptions } from "../../api-gateway/app.ts";
+import { bootstrapIdentity, openrcText } from "../../api-gateway/identity/bootstrap.ts";
+import { networking } from "../../api-gateway/networking/plugin.ts";
+import type { ServicePlugin } from "../../api-gateway/service-stubs.ts";
+import { Ipam } from "../ipam/ipam.ts";
+import type { WriteAcks } from "../mesh/acks.ts";
+import type { DirectTransport } from "../mesh/transport.ts";
+import type { CrdtStore } from "../store/crdt-store.ts";
+
+export interface ApiWiring {
+  dataDir: string;
+  self: string;
+  name: string;
+  az: string;
+  privateKey: PrivateKey;
+  store: CrdtStore;
+  transport: DirectTransport;
+  acks: WriteAcks;
+  /** This node's base URL as clients reach it (known once the listener is bound). */
+  publicUrl: () => string;
+  log: Logger;
+  /** More options for buildApp (placement, quotas, image/volume services) from other wiring files. */
+  extra?: Partial<GatewayOptions>;
+}
+
+export interface MountedApi {
+  ipam: Ipam;
+  /** After listen: bootstrap (first node of a cluster) and openrc. */
+  afterListen(o: { bootstrap: boolean }): Promise<void>;
+  stop(): void;
+}
+
+/** Admin password: PEERSTACK_ADMIN_PASSWORD, else <dataDir>/admin-password (generated on first start when asked). */
+export function adminPassword(dataDir: string, create: boolean, env = process.env): string | undefined {
+  if (env.PEERSTACK_ADMIN_PASSWORD) return env.PEERSTACK_ADMIN_PASSWORD;
+  const file = join(dataDir, "admin-password");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  if (!create) return undefined;
+  const pw = randomBytes(18).toString("base64url");
+  writeFileSync(file, `${pw}\n`, { mode: 0o600 });
+  return pw;
+}
+
+export async function mountApi(app: FastifyInstance, w: ApiWiring): Promise<MountedApi> {
+  const ipam = new Ipam({ store: w.store, node: w.self, transport: w.transport });
+  ipam.start();
+  const services: NonNullable<GatewayOptions["services"]> = { network: networking({ ipam }) as ServicePlugin, ...w.extra?.services };
+  await app.register(openstackApi, {
+    ...w.extra,
+    store: w.store,
+    nodeKey: { id: w.self, privateKey: w.privateKey },
+    nodeInfo: { id: w.self, name: w.name, az: w.az, publicUrl: () => process.env.PEERSTACK_PUBLIC_URL ?? w.publicUrl() },
+    replicate: (deltas) => w.acks.replicate(deltas),
+    services,
+  });
+  return {
+    ipam,
+    async afterListen({ bootstrap }) {
+      const url = process.env.PEERSTACK_PUBLIC_URL ?? w.publicUrl();
+      const openrcPath = join(w.dataDir, "openrc");
+      const password = adminPassword(w.dataDir, bootstrap);
+      if (bootstrap && password) {
+        const r = await bootstrapIdentity(w.store, { adminPassword: password, publicUrl: url, openrcPath });
+        w.log.info({ created: r.created, openrc: openrcPath }, "identity bootstrap");
+      } else if (password) {
+        writeFileSync(openrcPath, openrcText({ authUrl: `${url}/identity`, user: "admin", password, project: "admin", region: "RegionOne" }), { mode: 0o600 });
+      }
+    },
+    stop() {
+      ipam.stop();
+    },
+  };
+}
