@@ -32,7 +32,7 @@ async function bench(n: number): Promise<void> {
     for (let i = 0; i < writes; i++) {
       const writer = mesh.nodes[i % n];
       const id = `bench-${n}-${i}`;
-      const waits = mesh.nodes.filter((p) => p !== writer).map((p) => p.record("bench", id, 10_000));
+      const waits = mesh.nodes.filter((p) => p !== writer).map((p) => p.record("bench", id, 10_000).catch(() => undefined)); // a timed-out poll counts as a miss
       await new Promise((r) => setTimeout(r, 5)); // the long-polls are registered
       const start = process.hrtime.bigint();
       await writer.put([{ kind: "bench", id, fields: { i } }]);
@@ -43,7 +43,7 @@ async function bench(n: number): Promise<void> {
         // Gossip missed someone: keep waiting (anti-entropy repairs it) and count the write as late.
         late++;
         for (let k = 0; k < 60; k++) {
-          const again = await Promise.all(others.map((p, j) => (got[j] ? got[j] : p.record("bench", id, 1000))));
+          const again = await Promise.all(others.map((p, j) => (got[j] ? got[j] : p.record("bench", id, 1000).catch(() => undefined))));
           again.forEach((r, j) => (got[j] = r));
           if (got.every((r) => r !== undefined)) break;
         }
