@@ -1,6 +1,7 @@
 // `peerstack sim`: run a scenario (metrics.json + report.html), a fault swarm, or the catalog probe.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { loadScenario } from "../../sim/scenario.ts";
 import { runScenario } from "../../sim/run.ts";
 import { renderReport } from "../../sim/report.ts";
@@ -10,7 +11,7 @@ import { scaleScenario, type ScalingRow } from "../../sim/scaling.ts";
 
 const USAGE = `usage:
   peerstack sim run <scenario.json> [--out DIR] [--seed N] [--scaling 100,1000]
-  peerstack sim swarm <scenario.json> [--seeds N] [--first-seed S]
+  peerstack sim swarm [scenario.json] [--seeds N] [--first-seed S]   (default: sim/scenarios/swarm-small.json)
   peerstack sim probe [--nodes 1000,10000] [--link-ms 20]
 `;
 
@@ -47,11 +48,12 @@ export async function run(args: string[]): Promise<number> {
     for (const v of m.violations) out(`VIOLATION ${v.atMs} ms ${v.kind}: ${v.detail}`);
     return m.violations.length === 0 ? 0 : 1;
   }
-  if (sub === "swarm" && file) {
-    const s = loadScenario(file);
+  if (sub === "swarm") {
+    const path = file && !file.startsWith("--") ? file : relative(process.cwd(), fileURLToPath(new URL("../../sim/scenarios/swarm-small.json", import.meta.url)));
+    const s = loadScenario(path);
     const seeds = Number(flag(args, "--seeds") ?? 20);
     const first = Number(flag(args, "--first-seed") ?? 1);
-    const failures = await runSwarm(s, file, seeds, first, { onSeed: out });
+    const failures = await runSwarm(s, path, seeds, first, { onSeed: out });
     for (const f of failures) out(`FAILED seed ${f.seed}: ${f.violations.join("; ")}\n  reproduce: ${f.command}`);
     out(`${seeds - failures.length}/${seeds} seeds passed`);
     return failures.length === 0 ? 0 : 1;
