@@ -69,9 +69,16 @@ describe("openstack image CLI against peerstack", () => {
     expect(existsSync(blobs.path(sha))).toBe(true);
     const list = (await os(["image", "list", "-f", "json"])).json() as { ID: string; Name: string; Status: string }[];
     expect(list).toContainEqual({ ID: id, Name: "cli-img", Status: "active" });
+    await os(["image", "set", "--name", "cli-img2", "--tag", "edge", "--property", "hw_disk_bus=virtio", "--min-ram", "128", id]);
+    const set = (await os(["image", "show", id, "-f", "json"])).json() as Record<string, unknown>;
+    expect(set).toMatchObject({ name: "cli-img2", min_ram: 128 });
+    expect(JSON.stringify(set.properties ?? set)).toContain("hw_disk_bus");
+    expect(JSON.stringify(set.tags)).toContain("edge");
+    await os(["image", "unset", "--property", "os_distro", id]);
+    expect(JSON.stringify((await os(["image", "show", id, "-f", "json"])).json())).not.toContain("os_distro");
     await os(["image", "save", "--file", join(dir, "out.img"), id]);
     expect(Buffer.compare(readFileSync(join(dir, "out.img")), data)).toBe(0);
-    await os(["image", "delete", "cli-img"]);
+    await os(["image", "delete", "cli-img2"]);
     await expect(os(["image", "show", id])).rejects.toThrow(/No Image found|Could not find|404|No image/i);
     expect(existsSync(blobs.path(sha))).toBe(false);
   }, 180_000);
