@@ -156,6 +156,24 @@ describe("image API (Glance v2)", () => {
     expect((await req("POST", "/v2/images", { token: bob, payload: { name: "x", visibility: "public" } })).statusCode).toBe(403);
     const own = await create({ name: "bobs" }, bob);
     expect(own.owner).toBe(pid);
+    // members: a shared image becomes visible to a member project; listed once accepted
+    const shared = await create({ name: "admins-shared", visibility: "shared" });
+    expect((await req("GET", `/v2/images/${shared.id}`, { token: bob })).statusCode).toBe(404);
+    expect((await req("POST", `/v2/images/${priv.id}/members`, { payload: { member: pid } })).statusCode).toBe(403);
+    const m = await req("POST", `/v2/images/${shared.id}/members`, { payload: { member: pid } });
+    expect(m.statusCode, m.body).toBe(200);
+    expect(m.json()).toMatchObject({ member_id: pid, status: "pending", image_id: shared.id });
+    expect((await req("POST", `/v2/images/${shared.id}/members`, { payload: { member: pid } })).statusCode).toBe(409);
+    expect((await req("GET", `/v2/images/${shared.id}`, { token: bob })).statusCode).toBe(200);
+    const listed = async () => (await req("GET", "/v2/images", { token: bob })).json().images.map((i: { name: string }) => i.name);
+    expect(await listed()).not.toContain("admins-shared");
+    expect((await req("PUT", `/v2/images/${shared.id}/members/${pid}`, { payload: { status: "accepted" } })).statusCode).toBe(200); // admin may
+    expect((await req("PUT", `/v2/images/${shared.id}/members/${pid}`, { token: bob, payload: { status: "accepted" } })).json().status).toBe("accepted");
+    expect(await listed()).toContain("admins-shared");
+    expect((await req("DELETE", `/v2/images/${shared.id}/members/${pid}`, { token: bob })).statusCode).toBe(403);
+    expect((await req("GET", `/v2/images/${shared.id}/members`)).json().members).toHaveLength(1);
+    expect((await req("DELETE", `/v2/images/${shared.id}/members/${pid}`)).statusCode).toBe(204);
+    expect((await req("GET", `/v2/images/${shared.id}`, { token: bob })).statusCode).toBe(404);
   });
 
   it("schemas", async () => {

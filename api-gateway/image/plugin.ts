@@ -14,7 +14,8 @@ import { useErrorStyle } from "../error-bodies.ts";
 import { ConflictError, InvalidRequestError, ItemNotFoundError, PolicyForbiddenError } from "../errors.ts";
 import { query } from "../identity/http.ts";
 import type { ServicePlugin } from "../service-stubs.ts";
-import type { CatalogRecord } from "../store.ts";
+import type { CatalogRecord, GatewayStore } from "../store.ts";
+import { memberRoutes, membership, removeMembers } from "./members.ts";
 import { imageVersions } from "../versions.ts";
 import { applyPatch, imageView, isoSec, setAttribute } from "./model.ts";
 import { imageSchema, imagesSchema } from "./schemas.ts";
@@ -29,9 +30,10 @@ export interface ImageServiceInit {
 
 const PATCH_TYPE = "application/openstack-images-v2.1-json-patch";
 
-/** May the caller see this image? Public/community to all, others to the owner's project (admins: all). */
-export function canSee(auth: AuthContext, r: CatalogRecord): boolean {
-  return r.visibility === "public" || r.visibility === "community" || isAdmin(auth) || auth.project?.id === r.owner;
+/** May the caller see this image? Public/community to all, shared to members, others to the owner's project (admins: all). */
+export function canSee(store: GatewayStore, auth: AuthContext, r: CatalogRecord): boolean {
+  if (r.visibility === "public" || r.visibility === "community" || isAdmin(auth) || auth.project?.id === r.owner) return true;
+  return r.visibility === "shared" && membership(store, r.id, auth.project?.id) !== undefined;
 }
 
 function canModify(auth: AuthContext, r: CatalogRecord): boolean {
@@ -66,7 +68,7 @@ async function v2Routes(app: App, ctx: GatewayContext, init: ImageServiceInit, m
   const now = () => isoSec(ctx.clock.now());
   const find = (req: FastifyRequest, id: string): CatalogRecord => {
     const r = ctx.store.get(IMAGE, id);
-    if (!r || !canSee(requireAuth(req), r)) throw new ItemNotFoundError("image", id, `No image found with ID ${id}`);
+    if (!r || !canSee(ctx.store, requireAuth(req), r)) throw new ItemNotFoundError("image", id, `No image found with ID ${id}`);
     return r;
   };
   const findOwn = (req: FastifyRequest, id: string, action: string): CatalogRecord => {
@@ -75,6 +77,7 @@ async function v2Routes(app: App, ctx: GatewayContext, init: ImageServiceInit, m
     return r;
   };
 
+  memberRoutes(app, ctx, find, now);
   app.get("/schemas/image", async () => imageSchema());
   app.get("/schemas/images", async () => imagesSchema());
 
@@ -114,7 +117,12 @@ async function v2Routes(app: App, ctx: GatewayContext, init: ImageServiceInit, m
     const sortKey = q.sort_key ?? "created_at";
     const dir = (q.sort_dir ?? "desc") === "asc" ? 1 : -1;
     let images = ctx.store.list(IMAGE, (r) => {
-      if (!canSee(a, r)) return false;
+      if (!canSee(ctx.store, a, r)) return false;
+      // Shared images of other projects are listed once accepted (member_status=all|pending|rejected to see others).
+      if (r.visibility === "shared" && !isAdmin(a) && r.owner !== a.project?.id) {
+        const st = membership(ctx.store, r.id, a.project?.id)?.status;
+        if ((q.member_status ?? "accepted") !== "all" && st !== (q.member_status ?? "accepted")) return false;
+      }
       if (q.visibility === undefined) {
         if (r.visibility === "community" && r.owner !== a.project?.id) return false;
       } else if (q.visibility !== "all" && r.visibility !== q.visibility) return false;
@@ -166,6 +174,7 @@ async function v2Routes(app: App, ctx: GatewayContext, init: ImageServiceInit, m
     if (r.protected === true) throw new PolicyForbiddenError(`delete protected image ${r.id}`);
     await ctx.store.remove(IMAGE, r.id);
     await removeHolders(ctx.store, r.id);
+    await removeMembers(ctx.store, r.id);
     const sha = r.sha256;
     if (typeof sha === "string" && ctx.store.list(IMAGE, (x) => x.sha256 === sha).length === 0) await init.blobs.remove(sha);
     reply.code(204);
