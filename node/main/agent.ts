@@ -18,6 +18,7 @@ import { loadClusterKey, loadOrCreateIdentity } from "./identity.ts";
 import { reconcilerEnv, startReconciler } from "./reconciler-wiring.ts";
 import { meshMetrics } from "./metrics.ts";
 import { mountApi } from "./api-wiring.ts";
+import { PLACEMENT_TOPICS, startPlacement } from "./placement-wiring.ts";
 
 export interface RunningAgent {
   id: string;
@@ -34,7 +35,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   const kv = await LevelKv.open(join(config.dataDir, "catalog"));
   // Peers refused by the connection gater (set through the debug route: partitions in loopback tests).
   const denied = new Set<string>();
-  const host = await createHost({ privateKey: identity.key, clusterKey: cluster.key, listen: config.listen, topics: [CATALOG_TOPIC, CAPACITY_TOPIC], denyPeer: (p) => denied.has(p) });
+  const host = await createHost({ privateKey: identity.key, clusterKey: cluster.key, listen: config.listen, topics: [CATALOG_TOPIC, CAPACITY_TOPIC, ...PLACEMENT_TOPICS], denyPeer: (p) => denied.has(p) });
   const id = host.peerId.toString();
   const store = await openCrdtStore({ node: id }, { clock: systemClock, kv });
   const transport = new Libp2pTransport(host);
@@ -81,9 +82,12 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   });
   const sep = config.http.lastIndexOf(":");
   const httpHost = config.http.slice(0, sep).replace(/^\[|\]$/g, "");
+  // --- placement hook (node/main/placement-wiring.ts): ledger, adverts, bidder, requester, quota escrow.
+  const placement = await startPlacement({ dataDir: config.dataDir, self: id, az: config.az, store, transport, log: log.child({ component: "placement" }), advertMs: config.advertMs });
+  // --- end placement hook
   // --- API hook (node/main/api-wiring.ts): the OpenStack API on the same listener; IPAM.
   let publicUrl = "";
-  const api = await mountApi(app, { dataDir: config.dataDir, self: id, name: config.name, az: config.az, privateKey: identity.key, store, transport, acks, publicUrl: () => publicUrl, log: log.child({ component: "api" }) });
+  const api = await mountApi(app, { dataDir: config.dataDir, self: id, name: config.name, az: config.az, privateKey: identity.key, store, transport, acks, publicUrl: () => publicUrl, log: log.child({ component: "api" }), placement });
   // --- end API hook
   await app.listen({ host: httpHost, port: Number(config.http.slice(sep + 1)) });
   const bound = app.server.address();
@@ -112,6 +116,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
       clearInterval(checker);
       await effects?.stop();
       api.stop();
+      await placement.stop();
       members.stop();
       rep.stop();
       await app.close();

@@ -13,7 +13,12 @@ import { openstackApi, type GatewayOptions } from "../../api-gateway/app.ts";
 import { bootstrapIdentity, openrcText } from "../../api-gateway/identity/bootstrap.ts";
 import { networking } from "../../api-gateway/networking/plugin.ts";
 import type { ServicePlugin } from "../../api-gateway/service-stubs.ts";
+import type { ComputeQuotas } from "../../api-gateway/compute/limits.ts";
+import * as bc from "../../protocol/crdt/bounded-counter.ts";
 import { Ipam } from "../ipam/ipam.ts";
+import type { QuotaEscrow } from "../quota/escrow.ts";
+import { DEFAULT_LIMITS, type QuotaResource } from "../quota/limits.ts";
+import type { RunningPlacement } from "./placement-wiring.ts";
 import type { WriteAcks } from "../mesh/acks.ts";
 import type { DirectTransport } from "../mesh/transport.ts";
 import type { CrdtStore } from "../store/crdt-store.ts";
@@ -30,6 +35,8 @@ export interface ApiWiring {
   /** This node's base URL as clients reach it (known once the listener is bound). */
   publicUrl: () => string;
   log: Logger;
+  /** node/main/placement-wiring.ts: quota (limits shown by the API) and the placement service. */
+  placement?: RunningPlacement;
   /** More options for buildApp (placement, quotas, image/volume services) from other wiring files. */
   extra?: Partial<GatewayOptions>;
 }
@@ -52,11 +59,35 @@ export function adminPassword(dataDir: string, create: boolean, env = process.en
   return pw;
 }
 
+/** The API's compute limits/usage read from the replicated quota counters (Nova defaults until minted). */
+export function escrowQuotas(quota: QuotaEscrow, store: CrdtStore): ComputeQuotas {
+  const read = (project: string, r: QuotaResource) => quota.counter(project, r);
+  return {
+    limits(project) {
+      const out: Record<string, number> = {};
+      for (const r of ["instances", "cores", "ram", "key_pairs", "server_groups", "server_group_members"] as const) {
+        const s = read(project, r);
+        out[r] = s.target ? s.target.value : DEFAULT_LIMITS[r];
+      }
+      return out;
+    },
+    usage(project) {
+      return {
+        instances: bc.usage(read(project, "instances")),
+        cores: bc.usage(read(project, "cores")),
+        ram: bc.usage(read(project, "ram")),
+        serverGroups: store.list("server_group", (g) => g.project_id === project).length,
+      };
+    },
+  };
+}
+
 export async function mountApi(app: FastifyInstance, w: ApiWiring): Promise<MountedApi> {
   const ipam = new Ipam({ store: w.store, node: w.self, transport: w.transport });
   ipam.start();
   const services: NonNullable<GatewayOptions["services"]> = { network: networking({ ipam }) as ServicePlugin, ...w.extra?.services };
   await app.register(openstackApi, {
+    ...(w.placement ? { computeQuotas: escrowQuotas(w.placement.quota, w.store) } : {}),
     ...w.extra,
     store: w.store,
     nodeKey: { id: w.self, privateKey: w.privateKey },
