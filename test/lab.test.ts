@@ -80,6 +80,18 @@ describe("peerstack lab (3 nodes in namespaces)", () => {
     expect(st.out.match(/ alive /g)?.length).toBe(3);
   }, 150_000);
 
+  it("openrc: the demo user (made through node 1's API) gets a token from node 3", async () => {
+    const rc = Object.fromEntries([...readFileSync(join(DIR, "openrc"), "utf8").matchAll(/^export (OS_\w+)='?([^'\n]*)'?$/gm)].map((m) => [m[1], m[2]]));
+    expect(rc.OS_AUTH_URL).toBe(`${url(1)}/identity/v3`);
+    expect(rc.OS_USERNAME).toBe("demo");
+    const auth = { auth: { identity: { methods: ["password"], password: { user: { name: "demo", domain: { id: "default" }, password: rc.OS_PASSWORD } } }, scope: { project: { name: "demo", domain: { id: "default" } } } } };
+    const res = await fetch(`${url(3)}/identity/v3/auth/tokens`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(auth) });
+    expect(res.status).toBe(201);
+    const tok = res.headers.get("x-subject-token")!;
+    const flavors = (await (await fetch(`${url(2)}/compute/v2.1/flavors`, { headers: { "x-auth-token": tok } })).json()) as { flavors: Array<{ name: string }> };
+    expect(flavors.flavors.map((f) => f.name)).toEqual(expect.arrayContaining(["m1.tiny", "m1.small", "m1.medium", "m1.large"]));
+  }, 30_000);
+
   it("a write through node 1 is visible on node 3", async () => {
     const w = await fetch(`${url(1)}/mesh/records`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ writes: [{ kind: "labtest", id: "w1", fields: { v: 42 } }] }) });
     expect(w.status).toBe(200);

@@ -93,7 +93,8 @@ export async function bootstrapOpenstack(c: LabConfig, say: Say): Promise<string
   const member = (roles.json.roles as Array<{ id: string }> | undefined)?.[0]?.id;
   if (project && user && member) await call("PUT", `${base}/identity/v3/projects/${project}/users/${user}/roles/${member}`, adminToken);
   say(`project demo, user demo (member)`);
-  await optionalServices(base, adminToken, say);
+  const demoToken = await token(base, "demo", password, "demo");
+  await optionalServices(base, adminToken, demoToken ?? adminToken, say);
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   writeFileSync(demoFile, [
     `export OS_AUTH_URL=${q(`${base}/identity/v3`)}`, "export OS_IDENTITY_API_VERSION=3", "export OS_USERNAME=demo", `export OS_PASSWORD=${q(password)}`,
@@ -102,8 +103,8 @@ export async function bootstrapOpenstack(c: LabConfig, say: Say): Promise<string
   return demoFile;
 }
 
-/** The test image (Glance v2) and a demo network (Neutron), when those APIs are real (not stubs). */
-async function optionalServices(base: string, tok: string, say: Say): Promise<void> {
+/** The test image (Glance v2, public, by the admin) and the demo project's network (Neutron), when those APIs are real. */
+async function optionalServices(base: string, tok: string, demoTok: string, say: Say): Promise<void> {
   const images = await call("GET", `${base}/image/v2/images?name=peerstack-test`, tok).catch(() => ({ status: 0, json: {} as Record<string, unknown> }));
   if (images.status !== 200) say("image: skipped (no image API yet)");
   else if (((images.json.images as unknown[]) ?? []).length > 0) say("image: peerstack-test (present)");
@@ -117,13 +118,13 @@ async function optionalServices(base: string, tok: string, say: Say): Promise<vo
       say(`image: peerstack-test ${res.ok ? "uploaded" : `upload failed (${res.status})`}`);
     } else say(`image: create failed (${img.status})`);
   }
-  const nets = await call("GET", `${base}/networking/v2.0/networks?name=demo`, tok).catch(() => ({ status: 0, json: {} as Record<string, unknown> }));
+  const nets = await call("GET", `${base}/networking/v2.0/networks?name=demo`, demoTok).catch(() => ({ status: 0, json: {} as Record<string, unknown> }));
   if (nets.status !== 200) say("network: skipped (no network API yet)");
   else if (((nets.json.networks as unknown[]) ?? []).length > 0) say("network: demo (present)");
   else {
-    const net = await call("POST", `${base}/networking/v2.0/networks`, tok, { network: { name: "demo" } });
+    const net = await call("POST", `${base}/networking/v2.0/networks`, demoTok, { network: { name: "demo" } });
     const id = (net.json.network as { id?: string } | undefined)?.id;
-    if (id) await call("POST", `${base}/networking/v2.0/subnets`, tok, { subnet: { name: "demo", network_id: id, ip_version: 4, cidr: "192.168.77.0/24" } });
+    if (id) await call("POST", `${base}/networking/v2.0/subnets`, demoTok, { subnet: { name: "demo", network_id: id, ip_version: 4, cidr: "192.168.77.0/24" } });
     say(`network: demo ${id ? "192.168.77.0/24" : `create failed (${net.status})`}`);
   }
 }
