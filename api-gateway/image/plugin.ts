@@ -66,6 +66,8 @@ type App = Parameters<ServicePlugin>[0];
 
 async function v2Routes(app: App, ctx: GatewayContext, init: ImageServiceInit, maxBytes: number): Promise<void> {
   const now = () => isoSec(ctx.clock.now());
+  /** Uploads in progress on this node (a second PUT while the first still streams is 409). */
+  const uploading = new Set<string>();
   const find = (req: FastifyRequest, id: string): CatalogRecord => {
     const r = ctx.store.get(IMAGE, id);
     if (!r || !canSee(ctx.store, requireAuth(req), r)) throw new ItemNotFoundError("image", id, `No image found with ID ${id}`);
@@ -182,7 +184,7 @@ async function v2Routes(app: App, ctx: GatewayContext, init: ImageServiceInit, m
 
   app.put<{ Params: { id: string } }>("/images/:id/file", async (req, reply) => {
     const r = findOwn(req, req.params.id, "upload_image");
-    if (r.status !== "queued") throw new ConflictError(`Image status transition from ${String(r.status)} to saving is not allowed`);
+    if (r.status !== "queued" || uploading.has(r.id)) throw new ConflictError(`Image status transition from ${String(r.status)} to saving is not allowed`);
     const body = req.body as Readable | undefined;
     if (!body || typeof (body as Partial<Readable>)[Symbol.asyncIterator] !== "function") throw new InvalidRequestError("Image data must be sent as application/octet-stream.");
     const declared = Number(req.headers["content-length"]);
@@ -190,7 +192,11 @@ async function v2Routes(app: App, ctx: GatewayContext, init: ImageServiceInit, m
       body.resume();
       throw new BlobTooLargeError(`image ${r.id}`, maxBytes);
     }
-    await ctx.store.put(IMAGE, r.id, { status: "saving", updated_at: now() });
+    uploading.add(r.id);
+    await ctx.store.put(IMAGE, r.id, { status: "saving", updated_at: now() }).catch((err: unknown) => {
+      uploading.delete(r.id);
+      throw err;
+    });
     let lastLog = 0;
     try {
       const d = await init.blobs.ingest(body, {
@@ -209,6 +215,8 @@ async function v2Routes(app: App, ctx: GatewayContext, init: ImageServiceInit, m
       body.resume();
       await ctx.store.put(IMAGE, r.id, { status: "queued", updated_at: now() });
       throw err;
+    } finally {
+      uploading.delete(r.id);
     }
     reply.code(204);
   });

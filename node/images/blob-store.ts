@@ -156,6 +156,10 @@ export class BlobStore {
     }
   }
 
+  async removePartial(sha256: string): Promise<void> {
+    await rm(this.partialPath(sha256), { force: true });
+  }
+
   async remove(sha256: string): Promise<void> {
     await rm(this.path(sha256), { force: true });
     await rm(this.partialPath(sha256), { force: true });

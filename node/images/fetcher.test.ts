@@ -91,6 +91,12 @@ describe("image fetcher", () => {
     expect(Buffer.compare(await readFile(p), data)).toBe(0);
   });
 
+  it("a partial longer than the blob is discarded and the fetch restarts", async () => {
+    const { b, fb, data, d } = await setup();
+    await b.appendPartial(d.sha256, 0, chunks(Buffer.concat([data, Buffer.alloc(10)])));
+    expect(Buffer.compare(await readFile(await fb.localPath("img1")), data)).toBe(0);
+  });
+
   it("corrupted bytes on the wire are never made usable", async () => {
     const { net, b, d } = await setup();
     const fb = new ImageFetcher({ attempts: 1 }, { store, blobs: b, net: net.node("B"), clock: new ManualClock(0), log });

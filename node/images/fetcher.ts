@@ -6,7 +6,7 @@ import type { Clock } from "../../protocol/clock.ts";
 import { PeerstackError } from "../../protocol/errors.ts";
 import type { ImageSource } from "../reconciler/types.ts";
 import { ChecksumMismatchError, isSha256, type BlobStore } from "./blob-store.ts";
-import { BlobUnavailableError, type BlobStreamTransport } from "./blob-stream.ts";
+import { BlobUnavailableError, type BlobOpenResult, type BlobStreamTransport } from "./blob-stream.ts";
 import { addHolder, holders, IMAGE, IMAGE_LOCATION, type ImageRecordStore } from "./records.ts";
 
 export interface ImageLog {
@@ -50,10 +50,12 @@ export class ImageFetcher implements ImageSource {
 
   /** Serves held blobs to peers. */
   start(): void {
-    this.c.net.serve(async (from, sha256, offset) => {
+    this.c.net.serve(async (from, sha256, offset): Promise<BlobOpenResult | undefined> => {
       if (!isSha256(sha256)) return undefined;
       const size = await this.c.blobs.size(sha256);
-      if (size === undefined || offset > size) return undefined;
+      if (size === undefined) return undefined;
+      // A requester whose partial is longer than the blob learns the size and starts over.
+      if (offset > size) return { size, chunks: [] as Uint8Array[] };
       this.c.log.info({ peer: from, sha256, offset, size }, "serving image blob");
       return { size, chunks: this.c.blobs.read(sha256, offset) };
     });
@@ -133,7 +135,10 @@ export class ImageFetcher implements ImageSource {
     const offset = await blobs.partialSize(sha256);
     const started = clock.now();
     const r = await net.open(peer, sha256, offset, signal);
-    if (offset > r.size) throw new ChecksumMismatchError(`partial blob ${sha256}`, `at most ${r.size} bytes`, `${offset} bytes`);
+    if (offset > r.size) {
+      await blobs.removePartial(sha256);
+      throw new ChecksumMismatchError(`partial blob ${sha256}`, `at most ${r.size} bytes`, `${offset} bytes`);
+    }
     log.info({ image: imageId, sha256, peer, offset, size: r.size, resumed: offset > 0 }, offset > 0 ? "resuming image fetch" : "fetching image");
     let next = offset + this.progressEvery;
     const end = await blobs.appendPartial(sha256, offset, r.chunks, (pos) => {
