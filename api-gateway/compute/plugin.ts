@@ -9,13 +9,21 @@ import { flavorRoutes } from "./flavors.ts";
 import { keypairRoutes } from "./keypairs.ts";
 import { defaultComputeQuotas, limitRoutes, type ComputeQuotas } from "./limits.ts";
 import { useMicroversions } from "./microversion.ts";
+import { hypervisorRoutes } from "./hypervisors.ts";
+import { quotaSetRoutes } from "./quota-sets.ts";
+import { serverActionRoutes } from "./server-actions.ts";
+import type { ServerBackend } from "./server-backend.ts";
+import { serverGroupRoutes } from "./server-groups.ts";
+import { serverRoutes } from "./servers.ts";
 
 export interface ComputeOptions {
   ctx: GatewayContext;
   quotas?: ComputeQuotas;
+  /** Placement/quota/ipam/capacity for servers (or attachServerBackend(nodeId, …)). */
+  servers?: ServerBackend;
 }
 
-export const compute: FastifyPluginAsync<ComputeOptions> = async (app, { ctx, quotas }) => {
+export const compute: FastifyPluginAsync<ComputeOptions> = async (app, { ctx, quotas, servers }) => {
   useErrorStyle(app, "nova", (req) => `${ctx.baseUrl(req)}/identity`);
   app.get("/", { config: { public: true } }, async (req) => ({ versions: computeVersions(ctx.baseUrl(req)) }));
   await app.register(
@@ -26,6 +34,11 @@ export const compute: FastifyPluginAsync<ComputeOptions> = async (app, { ctx, qu
       await v21.register(flavorAccessRoutes, { ctx });
       await v21.register(keypairRoutes, { ctx });
       await v21.register(limitRoutes, { ctx, quotas: quotas ?? defaultComputeQuotas(ctx) });
+      await v21.register(serverRoutes, { ctx, servers });
+      await v21.register(serverActionRoutes, { ctx, servers });
+      await v21.register(serverGroupRoutes, { ctx, quotas: quotas ?? defaultComputeQuotas(ctx) });
+      await v21.register(hypervisorRoutes, { ctx, servers });
+      await v21.register(quotaSetRoutes, { ctx, quotas: quotas ?? defaultComputeQuotas(ctx), servers });
     },
     { prefix: "/v2.1" },
   );

@@ -1,0 +1,233 @@
+// Route tests for servers, actions, groups, hypervisors, quota sets, volume attachments over a real
+// CrdtStore, with an in-memory placement entry point (the real one: servers-placement.test.ts).
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import * as bc from "../../protocol/crdt/bounded-counter.ts";
+import type { CreateServerRequest } from "../../node/placement-service.ts";
+import { QuotaExceededError } from "../../node/quota/limits.ts";
+import type { ManualClock } from "../../protocol/testing/manual-clock.ts";
+import { testGateway, type TestGateway } from "../testing/fixture.ts";
+import { attachServerBackend, type ServerBackend } from "./server-backend.ts";
+
+/** Writes the BUILD record like the placement service and "places" it on `host` at once (or ERROR). */
+function fakeBackend(g: TestGateway, opts: { host?: string; limit?: number } = {}) {
+  const calls: CreateServerRequest[] = [];
+  const released: unknown[] = [];
+  const b: ServerBackend = {
+    placement: {
+      quotaOf: (f) => ({ instances: 1, cores: f.vcpus, ram: f.ram }),
+      async createServer(req) {
+        if (calls.filter((c) => c.project === req.project).length >= (opts.limit ?? 10)) throw new QuotaExceededError(req.project, "instances", 1, opts.limit ?? 10, opts.limit ?? 10);
+        calls.push(req);
+        await g.store.put("server", req.id, { ...req.fields, name: req.name, project_id: req.project, flavor_id: req.flavor.id, vcpus: req.flavor.vcpus, ram: req.flavor.ram, disk: req.flavor.disk, image_id: req.image?.id, group_id: req.group?.id ?? null, status: "BUILD", task_state: "scheduling", host: null });
+        const record = { ...g.store.get("server", req.id)! };
+        const placed = (async () => {
+          if (opts.host) await g.store.put("server", req.id, { host: opts.host, task_state: "spawning" });
+          else await g.store.put("server", req.id, { status: "ERROR", task_state: null, fault: { code: 500, message: "No valid host was found. There are not enough hosts available." } });
+          return { ...g.store.get("server", req.id)! };
+        })();
+        return { record, placed };
+      },
+    },
+    quota: { release: async (p, a) => void released.push([p, a]), setLimit: async () => {}, counter: () => bc.empty() },
+    consoleOutput: async (s, length) => `console of ${s.id} on ${s.host} last ${length ?? "all"}`,
+  };
+  return { b, calls, released };
+}
+
+describe("Nova servers routes", () => {
+  let g: TestGateway;
+  let admin: string;
+  let bob: string;
+  let eve: string;
+  let detach: () => void;
+  let fake: ReturnType<typeof fakeBackend>;
+  beforeEach(async () => {
+    g = await testGateway({ publicUrl: "http://h:8774" });
+    admin = await g.token();
+    const h = { "x-auth-token": admin };
+    const member = g.store.list("role", (r) => r.name === "member")[0];
+    for (const [proj, user] of [["demo", "bob"], ["other", "eve"]]) {
+      const p = (await g.app.inject({ method: "POST", url: "/identity/v3/projects", headers: h, payload: { project: { name: proj } } })).json().project;
+      const u = (await g.app.inject({ method: "POST", url: "/identity/v3/users", headers: h, payload: { user: { name: user, password: `${user}-pw` } } })).json().user;
+      await g.app.inject({ method: "PUT", url: `/identity/v3/projects/${p.id}/users/${u.id}/roles/${member.id}`, headers: h });
+    }
+    bob = await g.token("bob", "bob-pw", "demo");
+    eve = await g.token("eve", "eve-pw", "other");
+    await g.store.put("image", "img1", { name: "cirros", visibility: "public", status: "active" });
+    fake = fakeBackend(g, { host: g.nodeKey.id });
+    detach = attachServerBackend(g.nodeKey.id, fake.b);
+  });
+  afterEach(async () => {
+    detach();
+    await g.close();
+  });
+
+  const nova = (method: "GET" | "POST" | "PUT" | "DELETE", url: string, token: string, payload?: unknown, version?: string) =>
+    g.app.inject({ method, url: `/compute/v2.1${url}`, headers: { "x-auth-token": token, ...(version ? { "openstack-api-version": `compute ${version}` } : {}) }, ...(payload !== undefined ? { payload: payload as object } : {}) });
+  const neutron = (url: string, token: string, payload: unknown) => g.app.inject({ method: "POST", url: `/networking/v2.0${url}`, headers: { "x-auth-token": token }, payload: payload as object });
+  const boot = (token: string, extra: object = {}) => nova("POST", "/servers", token, { server: { name: "vm", flavorRef: "1", imageRef: "img1", networks: "none", ...extra } });
+
+  it("create: 202 with id, links, adminPass; record BUILD with flavor, metadata, key; show after placement", async () => {
+    const kp = await nova("POST", "/os-keypairs", bob, { keypair: { name: "k1" } });
+    expect(kp.statusCode).toBe(200);
+    const res = await boot(bob, { key_name: "k1", metadata: { role: "web" }, user_data: Buffer.from("#!/bin/sh\necho hi").toString("base64") });
+    expect(res.statusCode).toBe(202);
+    const s = res.json().server;
+    expect(s).toMatchObject({ "OS-DCF:diskConfig": "MANUAL", security_groups: [{ name: "default" }] });
+    expect(s.links[0].href).toBe(`http://h:8774/compute/v2.1/servers/${s.id}`);
+    expect(s.adminPass).toMatch(/^[0-9a-f]{12}$/);
+    const rec = g.store.get("server", s.id)!;
+    expect(rec).toMatchObject({ flavor: { vcpus: 1, ram: 512, disk: 1 }, desired: "active", key_name: "k1", image_id: "img1" });
+    expect((rec.metadata as { ssh_keys: string[]; extra: object }).ssh_keys[0]).toMatch(/^ssh-rsa /);
+    expect((rec.metadata as { extra: object }).extra).toEqual({ role: "web" });
+    expect(fake.calls[0]).toMatchObject({ name: "vm", flavor: { id: "1", vcpus: 1, ram: 512, disk: 1 }, image: { id: "img1" } });
+    const shown = (await nova("GET", `/servers/${s.id}`, bob)).json().server;
+    expect(shown).toMatchObject({ id: s.id, name: "vm", status: "BUILD", key_name: "k1", metadata: { role: "web" }, image: { id: "img1" }, flavor: { id: "1" }, "OS-EXT-STS:vm_state": "building", "OS-EXT-STS:task_state": "spawning", accessIPv4: "", config_drive: "" });
+    expect(shown.hostId).toMatch(/^[0-9a-f]{56}$/);
+    expect(shown).not.toHaveProperty("OS-EXT-SRV-ATTR:host");
+    const asAdmin = (await nova("GET", `/servers/${s.id}`, admin, undefined, "2.47")).json().server;
+    expect(asAdmin["OS-EXT-SRV-ATTR:host"]).toBe(`host-${g.nodeKey.id.slice(-6)}`);
+    expect(asAdmin.flavor).toMatchObject({ vcpus: 1, ram: 512, disk: 1, original_name: "m1.tiny" });
+  });
+
+  it("create validation: flavor, image, key, user_data, networks at 2.37; quota exceeded is 403", async () => {
+    expect((await boot(bob, { flavorRef: "99" })).json().badRequest.message).toBe("Flavor 99 could not be found.");
+    expect((await boot(bob, { imageRef: "nope" })).statusCode).toBe(400);
+    expect((await boot(bob, { key_name: "missing" })).json().badRequest.message).toBe("Invalid key_name provided.");
+    expect((await boot(bob, { user_data: "not base64!!" })).json().badRequest.message).toBe("User data needs to be valid base 64.");
+    const noNets = await nova("POST", "/servers", bob, { server: { name: "x", flavorRef: "1", imageRef: "img1" } }, "2.37");
+    expect(noNets.statusCode).toBe(400);
+    const limited = fakeBackend(g, { host: g.nodeKey.id, limit: 1 });
+    detach();
+    detach = attachServerBackend(g.nodeKey.id, limited.b);
+    expect((await boot(bob)).statusCode).toBe(202);
+    const over = await boot(bob);
+    expect(over.statusCode).toBe(403);
+    expect(over.json().forbidden.message).toMatch(/^Quota exceeded for instances: Requested 1, but already used 1 of 1 instances/);
+  });
+
+  it("ports: one per network with an IPAM address; addresses in the view; ERROR server deleted locally frees them", async () => {
+    const net = (await neutron("/networks", bob, { network: { name: "private" } })).json().network;
+    await neutron("/subnets", bob, { subnet: { network_id: net.id, cidr: "10.9.0.0/24", ip_version: 4 } });
+    const s = (await boot(bob, { networks: [{ uuid: net.id }] })).json().server;
+    const rec = g.store.get("server", s.id)!;
+    expect(rec.ports).toHaveLength(1);
+    const port = g.store.get("port", (rec.ports as string[])[0])!;
+    expect(port).toMatchObject({ network_id: net.id, device_id: s.id, device_owner: "compute:nova" });
+    const addr = (await nova("GET", `/servers/${s.id}`, bob)).json().server.addresses;
+    expect(addr.private[0]).toMatchObject({ addr: (port.fixed_ips as { ip_address: string }[])[0].ip_address, version: 4, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": port.mac_address });
+    expect((port.fixed_ips as { ip_address: string }[])[0].ip_address).toMatch(/^10\.9\.0\./);
+    // networks omitted (2.1) with exactly one network: that one
+    const auto = (await boot(bob, { networks: undefined })).json().server;
+    expect(g.store.get("server", auto.id)!.ports).toHaveLength(1);
+    // unplaced (ERROR) server: fault shown, delete removes record and port here
+    detach();
+    detach = attachServerBackend(g.nodeKey.id, fakeBackend(g, {}).b);
+    const bad = (await boot(bob, { networks: [{ uuid: net.id }] })).json().server;
+    await new Promise((r) => setImmediate(r));
+    const shown = (await nova("GET", `/servers/${bad.id}`, bob)).json().server;
+    expect(shown.status).toBe("ERROR");
+    expect(shown.fault.message).toMatch(/^No valid host was found/);
+    const badPort = (g.store.get("server", bad.id)!.ports as string[])[0];
+    expect((await nova("DELETE", `/servers/${bad.id}`, bob)).statusCode).toBe(204);
+    expect(g.store.get("server", bad.id)).toBeUndefined();
+    expect(g.store.get("port", badPort)).toBeUndefined();
+  });
+
+  it("list/detail: project scoping, all_tenants for admin, name/status filters, limit/marker; isolation 404", async () => {
+    const ids: string[] = [];
+    for (const n of ["a1", "a2", "b1"]) {
+      ids.push((await boot(bob, { name: n })).json().server.id);
+      (g.clock as ManualClock).advance(1000);
+    }
+    const e = (await boot(eve, { name: "eve-vm" })).json().server.id;
+    expect((await nova("GET", "/servers", bob)).json().servers.map((s: { name: string }) => s.name).sort()).toEqual(["a1", "a2", "b1"]);
+    expect((await nova("GET", "/servers?name=^a", bob)).json().servers).toHaveLength(2);
+    expect((await nova("GET", "/servers/detail?status=BUILD", bob)).json().servers).toHaveLength(3);
+    expect((await nova("GET", "/servers/detail?status=ACTIVE", bob)).json().servers).toHaveLength(0);
+    const page1 = (await nova("GET", "/servers?limit=2", bob)).json().servers;
+    const page2 = (await nova("GET", `/servers?limit=2&marker=${page1[1].id}`, bob)).json().servers;
+    expect([...page1, ...page2].map((s: { id: string }) => s.id).sort()).toEqual([...ids].sort());
+    expect((await nova("GET", "/servers", admin)).json().servers).toHaveLength(0);
+    expect((await nova("GET", "/servers?all_tenants=1", admin)).json().servers).toHaveLength(4);
+    expect((await nova("GET", "/servers?all_tenants=1", bob)).json().servers).toHaveLength(3);
+    const foreign = await nova("GET", `/servers/${e}`, bob);
+    expect(foreign.statusCode).toBe(404);
+    expect(foreign.json().itemNotFound.message).toBe(`Instance ${e} could not be found.`);
+    expect((await nova("DELETE", `/servers/${e}`, bob)).statusCode).toBe(404);
+    expect((await nova("POST", `/servers/${e}/action`, bob, { "os-stop": null })).statusCode).toBe(404);
+    expect((await nova("PUT", `/servers/${ids[0]}`, bob, { server: { name: "renamed" } })).json().server.name).toBe("renamed");
+  });
+
+  it("actions: stop/start/reboot write desired and reboot_seq; 409 on invalid state; console output; delete returns quota once", async () => {
+    const id = (await boot(bob)).json().server.id;
+    await new Promise((r) => setImmediate(r));
+    const act = (body: object) => nova("POST", `/servers/${id}/action`, bob, body);
+    const early = await act({ "os-stop": null });
+    expect(early.statusCode).toBe(409);
+    expect(early.json().conflictingRequest.message).toBe(`Cannot 'stop' instance ${id} while it is in vm_state building`);
+    await g.store.put("server", id, { status: "ACTIVE", vm_state: "active", task_state: null, power_state: 1 }); // the owner's write
+    const start = await act({ "os-start": null });
+    expect(start.statusCode).toBe(409);
+    expect(start.json().conflictingRequest.message).toBe(`Cannot 'start' instance ${id} while it is in vm_state active`);
+    expect((await act({ "os-stop": null })).statusCode).toBe(202);
+    expect(g.store.get("server", id)!.desired).toBe("stopped");
+    expect((await act({ reboot: { type: "SOFT" } })).statusCode).toBe(202);
+    expect((await act({ reboot: { type: "HARD" } })).statusCode).toBe(202);
+    expect(g.store.get("server", id)).toMatchObject({ reboot_seq: 2, reboot_type: "HARD" });
+    expect((await act({ reboot: { type: "MEDIUM" } })).statusCode).toBe(400);
+    await g.store.put("server", id, { status: "SHUTOFF", vm_state: "stopped", power_state: 4 });
+    expect((await act({ "os-start": null })).statusCode).toBe(202);
+    expect(g.store.get("server", id)!.desired).toBe("active");
+    expect((await act({ "os-getConsoleOutput": { length: 10 } })).json().output).toBe(`console of ${id} on ${g.nodeKey.id} last 10`);
+    expect((await act({ bogus: {} })).json().badRequest.message).toBe("There is no such action: bogus");
+    expect((await nova("DELETE", `/servers/${id}`, bob)).statusCode).toBe(204);
+    expect(g.store.get("server", id)!.desired).toBe("deleted");
+    expect((await nova("DELETE", `/servers/${id}`, bob)).statusCode).toBe(204);
+    expect(fake.released).toEqual([[g.store.get("server", id)!.project_id, { instances: 1, cores: 1, ram: 512 }]]);
+    expect((await nova("GET", `/servers/${id}`, bob)).json().server["OS-EXT-STS:task_state"]).toBe("deleting");
+  });
+
+  it("server groups (policies at 2.1, policy+rules at 2.64), members via scheduler hint, quota, delete", async () => {
+    const g1 = await nova("POST", "/os-server-groups", bob, { server_group: { name: "web", policies: ["anti-affinity"] } });
+    expect(g1.json().server_group).toMatchObject({ name: "web", policies: ["anti-affinity"], members: [], metadata: {} });
+    const gid = g1.json().server_group.id;
+    const g2 = await nova("POST", "/os-server-groups", bob, { server_group: { name: "db", policy: "anti-affinity", rules: { max_server_per_host: 2 } } }, "2.64");
+    expect(g2.json().server_group).toMatchObject({ policy: "anti-affinity", rules: { max_server_per_host: 2 } });
+    expect((await nova("POST", "/os-server-groups", bob, { server_group: { name: "x", policies: ["weird"] } })).statusCode).toBe(400);
+    const sid = (await nova("POST", "/servers", bob, { server: { name: "m", flavorRef: "1", imageRef: "img1", networks: "none" }, "os:scheduler_hints": { group: gid } })).json().server.id;
+    expect(fake.calls.at(-1)!.group).toEqual({ id: gid, policy: "anti-affinity" });
+    expect((await nova("GET", `/os-server-groups/${gid}`, bob)).json().server_group.members).toEqual([sid]);
+    expect((await nova("GET", "/os-server-groups", bob)).json().server_groups).toHaveLength(2);
+    expect((await nova("GET", `/os-server-groups/${gid}`, eve)).statusCode).toBe(404);
+    expect((await nova("DELETE", `/os-server-groups/${gid}`, bob)).statusCode).toBe(204);
+    expect((await nova("GET", `/os-server-groups/${gid}`, bob)).statusCode).toBe(404);
+  });
+
+  it("hypervisors (admin) from node records, quota sets show/detail/defaults, volume attachments", async () => {
+    const id = (await boot(bob)).json().server.id;
+    await new Promise((r) => setImmediate(r));
+    expect((await nova("GET", "/os-hypervisors", bob)).statusCode).toBe(403);
+    const hv = (await nova("GET", "/os-hypervisors/detail", admin)).json().hypervisors;
+    expect(hv).toHaveLength(1);
+    expect(hv[0]).toMatchObject({ hypervisor_hostname: `host-${g.nodeKey.id.slice(-6)}`, state: "up", status: "enabled", vcpus_used: 1, memory_mb_used: 512, running_vms: 1, hypervisor_type: "QEMU" });
+    expect((await nova("GET", `/os-hypervisors/${hv[0].id}`, admin)).json().hypervisor.running_vms).toBe(1);
+    expect((await nova("GET", "/os-hypervisors/statistics", admin)).json().hypervisor_statistics).toMatchObject({ count: 1, running_vms: 1, vcpus_used: 1 });
+    const project = String(g.store.get("server", id)!.project_id);
+    const q = (await nova("GET", `/os-quota-sets/${project}`, bob)).json().quota_set;
+    expect(q).toMatchObject({ id: project, instances: 10, cores: 20, ram: 51200, key_pairs: 100 });
+    const d = (await nova("GET", `/os-quota-sets/${project}/detail`, bob)).json().quota_set;
+    expect(d.instances).toEqual({ in_use: 1, limit: 10, reserved: 0 });
+    expect((await nova("GET", `/os-quota-sets/${project}`, eve)).statusCode).toBe(403);
+    expect((await nova("PUT", `/os-quota-sets/${project}`, bob, { quota_set: { instances: 5 } })).statusCode).toBe(403);
+    expect((await nova("PUT", `/os-quota-sets/${project}`, admin, { quota_set: { instances: 0 } })).statusCode).toBe(400);
+    expect((await nova("GET", `/os-quota-sets/${project}/defaults`, bob)).json().quota_set.instances).toBe(10);
+    await g.store.put("server", id, { status: "ACTIVE", vm_state: "active" });
+    const att = await nova("POST", `/servers/${id}/os-volume_attachments`, bob, { volumeAttachment: { volumeId: "vol-1" } });
+    expect(att.json().volumeAttachment).toEqual({ id: "vol-1", volumeId: "vol-1", serverId: id, device: "/dev/vdb" });
+    expect((await nova("POST", `/servers/${id}/os-volume_attachments`, bob, { volumeAttachment: { volumeId: "vol-1" } })).statusCode).toBe(409);
+    expect((await nova("GET", `/servers/${id}`, bob)).json().server["os-extended-volumes:volumes_attached"]).toEqual([{ id: "vol-1" }]);
+    expect((await nova("DELETE", `/servers/${id}/os-volume_attachments/vol-1`, bob)).statusCode).toBe(202);
+    expect((await nova("GET", `/servers/${id}/os-volume_attachments`, bob)).json().volumeAttachments).toEqual([]);
+  });
+});
