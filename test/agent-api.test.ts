@@ -3,6 +3,7 @@
 // created on node 1 gives a port created on node 3 an address (IPAM block granted over libp2p), and
 // the real `openstack` CLI issues a token against node 2 with the openrc node 2 wrote.
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -102,6 +103,25 @@ describe("OpenStack API on real agents", () => {
     const p1 = await call(1, "POST", "/networking/v2.0/ports", t1, { port: { network_id: netId, name: "p1" } });
     expect(p1.status).toBe(201);
     expect(p1.body.port.fixed_ips[0].ip_address).not.toBe(port.fixed_ips[0].ip_address);
+  }, 60_000);
+
+  it("an image uploaded to node 1 downloads from node 3 (fetched over the blob stream)", async () => {
+    const t1 = await token(1);
+    const img = await call(1, "POST", "/image/v2/images", t1, { name: "agent-img", disk_format: "raw", container_format: "bare", visibility: "public" });
+    expect(img.status).toBe(201);
+    const data = Buffer.alloc(3 * 1024 * 1024 + 17);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 131 + (i >> 12)) & 0xff;
+    const up = await fetch(`${n(1).httpUrl}/image/v2/images/${img.body.id}/file`, { method: "PUT", headers: { "x-auth-token": t1, "content-type": "application/octet-stream" }, body: data });
+    expect(up.status).toBe(204);
+    const got = await waitFor("image bits on node 3", async () => {
+      const res = await fetch(`${n(3).httpUrl}/image/v2/images/${img.body.id}/file`, { headers: { "x-auth-token": t1 } });
+      return res.status === 200 ? Buffer.from(await res.arrayBuffer()) : undefined;
+    }, 20_000, 250);
+    expect(got.equals(data)).toBe(true);
+    // Node 3 now holds it too: the fetcher recorded it as a holder.
+    const sha = createHash("sha256").update(data).digest("hex");
+    expect(existsSync(join(n(3).spec.dataDir, "images", "sha256", sha))).toBe(true);
+    expect(existsSync(join(n(2).spec.dataDir, "images", "sha256", sha))).toBe(false);
   }, 60_000);
 
   it("openstack token issue against node 2 with the openrc node 2 wrote", async () => {

@@ -19,6 +19,7 @@ import { reconcilerEnv, startReconciler } from "./reconciler-wiring.ts";
 import { meshMetrics } from "./metrics.ts";
 import { mountApi } from "./api-wiring.ts";
 import { PLACEMENT_TOPICS, startPlacement } from "./placement-wiring.ts";
+import { startImages } from "./images-wiring.ts";
 
 export interface RunningAgent {
   id: string;
@@ -85,9 +86,12 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   // --- placement hook (node/main/placement-wiring.ts): ledger, adverts, bidder, requester, quota escrow.
   const placement = await startPlacement({ dataDir: config.dataDir, self: id, az: config.az, store, transport, log: log.child({ component: "placement" }), advertMs: config.advertMs });
   // --- end placement hook
+  // --- images hook (node/main/images-wiring.ts): blob store, blob stream, fetcher (the reconciler's ImageSource), Glance.
+  const images = startImages({ dataDir: config.dataDir, host, store, log: log.child({ component: "images" }) });
+  // --- end images hook
   // --- API hook (node/main/api-wiring.ts): the OpenStack API on the same listener; IPAM.
   let publicUrl = "";
-  const api = await mountApi(app, { dataDir: config.dataDir, self: id, name: config.name, az: config.az, privateKey: identity.key, store, transport, acks, publicUrl: () => publicUrl, log: log.child({ component: "api" }), placement });
+  const api = await mountApi(app, { dataDir: config.dataDir, self: id, name: config.name, az: config.az, privateKey: identity.key, store, transport, acks, publicUrl: () => publicUrl, log: log.child({ component: "api" }), placement, extra: { services: { image: images.service } } });
   // --- end API hook
   await app.listen({ host: httpHost, port: Number(config.http.slice(sep + 1)) });
   const bound = app.server.address();
@@ -102,7 +106,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   // --- reconciler hook (node/main/reconciler-wiring.ts): converges the records this node owns
   // against the host (QEMU, volumes, taps). PEERSTACK_RECONCILER=off disables it.
   const rcEnv = reconcilerEnv();
-  const effects = rcEnv.enabled ? await startReconciler({ dataDir: config.dataDir, self: id, store, log, vg: rcEnv.vg, underlay: rcEnv.underlay }) : undefined;
+  const effects = rcEnv.enabled ? await startReconciler({ dataDir: config.dataDir, self: id, store, log, images: images.fetcher, vg: rcEnv.vg, underlay: rcEnv.underlay }) : undefined;
   // --- end reconciler hook
 
   let stopped = false;
@@ -117,6 +121,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
       await effects?.stop();
       api.stop();
       await placement.stop();
+      images.stop();
       members.stop();
       rep.stop();
       await app.close();
