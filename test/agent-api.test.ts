@@ -16,6 +16,8 @@ const PASSWORD = "agent-api-secret";
 describe("OpenStack API on real agents", () => {
   let mesh: Mesh;
   const n = (i: number) => mesh.nodes[i - 1];
+  let netId = "";
+  let imageId = "";
   const saved = { pw: process.env.PEERSTACK_ADMIN_PASSWORD, rc: process.env.PEERSTACK_RECONCILER };
 
   beforeAll(async () => {
@@ -86,7 +88,7 @@ describe("OpenStack API on real agents", () => {
     const t1 = await token(1);
     const net = await call(1, "POST", "/networking/v2.0/networks", t1, { network: { name: "agent-net" } });
     expect(net.status).toBe(201);
-    const netId = net.body.network.id as string;
+    netId = net.body.network.id as string;
     const sub = await call(1, "POST", "/networking/v2.0/subnets", t1, { subnet: { network_id: netId, cidr: "10.77.0.0/24", ip_version: 4, name: "agent-sub" } });
     expect(sub.status).toBe(201);
     const subId = sub.body.subnet.id as string;
@@ -109,6 +111,7 @@ describe("OpenStack API on real agents", () => {
     const t1 = await token(1);
     const img = await call(1, "POST", "/image/v2/images", t1, { name: "agent-img", disk_format: "raw", container_format: "bare", visibility: "public" });
     expect(img.status).toBe(201);
+    imageId = img.body.id as string;
     const data = Buffer.alloc(3 * 1024 * 1024 + 17);
     for (let i = 0; i < data.length; i++) data[i] = (i * 131 + (i >> 12)) & 0xff;
     const up = await fetch(`${n(1).httpUrl}/image/v2/images/${img.body.id}/file`, { method: "PUT", headers: { "x-auth-token": t1, "content-type": "application/octet-stream" }, body: data });
@@ -122,6 +125,28 @@ describe("OpenStack API on real agents", () => {
     const sha = createHash("sha256").update(data).digest("hex");
     expect(existsSync(join(n(3).spec.dataDir, "images", "sha256", sha))).toBe(true);
     expect(existsSync(join(n(2).spec.dataDir, "images", "sha256", sha))).toBe(false);
+  }, 60_000);
+
+  it("a server created through node 1 is placed by the auction: host set, port addressed, quota used", async () => {
+    expect(netId && imageId).toBeTruthy();
+    const t1 = await token(1);
+    const r = await call(1, "POST", "/compute/v2.1/servers", t1, { server: { name: "agent-vm", flavorRef: "1", imageRef: imageId, networks: [{ uuid: netId }] } });
+    expect(r.status).toBe(202);
+    const id = r.body.server.id as string;
+    // The record as node 3 sees it: host + attempt written by node 1's placement service.
+    const rec = await waitFor("server placed (seen on node 3)", async () => {
+      const x = await n(3).record("server", id, 2000);
+      return typeof x?.host === "string" ? x : undefined;
+    }, 30_000, 100);
+    expect([n(1).id, n(2).id, n(3).id]).toContain(rec.host);
+    expect(rec.task_state).toBe("spawning");
+    expect(rec.status).toBe("BUILD");
+    const ports = await call(3, "GET", `/networking/v2.0/ports?device_id=${id}`, t1);
+    expect(ports.body.ports).toHaveLength(1);
+    expect(ports.body.ports[0].fixed_ips[0].ip_address).toMatch(/^10\.77\.0\.\d+$/);
+    const limits = await call(1, "GET", "/compute/v2.1/limits", t1);
+    expect(limits.body.limits.absolute.totalInstancesUsed).toBe(1);
+    expect(limits.body.limits.absolute.maxTotalInstances).toBe(10);
   }, 60_000);
 
   it("openstack token issue against node 2 with the openrc node 2 wrote", async () => {

@@ -14,6 +14,7 @@ import { bootstrapIdentity, openrcText } from "../../api-gateway/identity/bootst
 import { networking } from "../../api-gateway/networking/plugin.ts";
 import type { ServicePlugin } from "../../api-gateway/service-stubs.ts";
 import type { ComputeQuotas } from "../../api-gateway/compute/limits.ts";
+import { attachServerBackend } from "../../api-gateway/compute/server-backend.ts";
 import * as bc from "../../protocol/crdt/bounded-counter.ts";
 import { Ipam } from "../ipam/ipam.ts";
 import type { QuotaEscrow } from "../quota/escrow.ts";
@@ -95,6 +96,8 @@ export async function mountApi(app: FastifyInstance, w: ApiWiring): Promise<Moun
     replicate: (deltas) => w.acks.replicate(deltas),
     services,
   });
+  // Server routes: placement service, quota escrow, this node's IPAM and capacity view.
+  const detach = w.placement ? attachServerBackend(w.self, { placement: w.placement.placement, quota: w.placement.quota, ipam, capacity: w.placement.view }) : undefined;
   return {
     ipam,
     async afterListen({ bootstrap }) {
@@ -109,6 +112,7 @@ export async function mountApi(app: FastifyInstance, w: ApiWiring): Promise<Moun
       }
     },
     stop() {
+      detach?.();
       ipam.stop();
     },
   };
