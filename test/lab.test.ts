@@ -1,6 +1,6 @@
 // `peerstack lab` for real (root): three agents in three network namespaces on a lab bridge. Writes
 // replicate, a kill -9 is noticed, `lab up` repairs, `lab down` leaves nothing behind. Unique names
-// (prefix pslabt, subnet 10.241.0) so a developer's own lab (pslab, 10.240.0) can run at the same time.
+// (prefix psltNNNN, subnet 10.241.x) so a developer's own lab (pslab, 10.240.0) can run at the same time.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,8 +8,9 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const BIN = resolve(import.meta.dirname, "../bin/peerstack.ts");
-const NAME = "pslabt";
-const SUBNET = "10.241.0";
+// Per-process names, so two suite runs at once (or a developer's lab) never share a namespace or subnet.
+const NAME = `pslt${process.pid % 10000}`;
+const SUBNET = `10.241.${process.pid % 250}`;
 const DIR = join(mkdtempSync(join(tmpdir(), "pslabt-")), "lab");
 const url = (k: number) => `http://${SUBNET}.${10 + k}:8774`;
 
@@ -68,7 +69,7 @@ describe("peerstack lab (3 nodes in namespaces)", () => {
   it("lab up: every node alive and each sees 3 alive peers", async () => {
     const r = lab("up", "--nodes", "3", "--subnet", SUBNET);
     expect(r.code, r.out).toBe(0);
-    expect(r.out).toMatch(/starting node 3\/3 in pslabt-n3 \(10\.241\.0\.13\) … ok \(\d+\.\d s/);
+    expect(r.out).toMatch(new RegExp(`starting node 3/3 in ${NAME}-n3 \\(${SUBNET.replaceAll(".", "\\.")}\\.13\\) … ok \\(\\d+\\.\\d s`));
     expect(r.out).toMatch(/next:\n/);
     for (let k = 1; k <= 3; k++) {
       expect(alive(pid(k))).toBe(true);

@@ -1,7 +1,7 @@
 // `peerstack lab up|status|down`: a whole cluster on one machine. Each node is a real agent in its
 // own network namespace, on a lab bridge, with its own data dir under the lab dir (issue #8).
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { createClusterKey } from "../../node/main/identity.ts";
 import { bootstrapOpenstack } from "../lab/api.ts";
 import { DEFAULTS, type LabConfig, LabUsageError, bridgeIp, bridgeName, nodeDir, nodeIp, nodeUrl, nsName, parseLabArgs, readState, vethName, writeState } from "../lab/config.ts";
@@ -110,8 +110,10 @@ async function up(c: LabConfig): Promise<number> {
   say(`lab up in ${secs(t0)}.\n`);
   say("next:");
   if (openrc) {
-    say(`  source ${shown(openrc)} && openstack server create --flavor m1.tiny --image peerstack-test --network demo demo1`);
-  } else {
+    say(`  source ${shown(openrc.path)} && openstack flavor list && openstack network list`);
+    if (openrc.servers) say(`  source ${shown(openrc.path)} && openstack server create --flavor m1.tiny --image peerstack-test --network demo demo1`);
+  }
+  if (!openrc || !openrc.servers) {
     say(`  curl -s ${nodeUrl(c, 1)}/mesh            # membership, liveness, catalog digest`);
     say(`  curl -s -XPOST ${nodeUrl(c, 1)}/mesh/records -H content-type:application/json -d '{"writes":[{"kind":"demo","id":"a","fields":{"x":1}}]}'`);
     say(`  curl -s ${nodeUrl(c, c.nodes)}/mesh/records/demo/a   # the write, replicated to node ${c.nodes}`);
@@ -149,6 +151,9 @@ async function down(c: LabConfig): Promise<number> {
   const stopped = await stopLabProcesses(c);
   const net = removeAllNet(c.name);
   if (existsSync(c.dir)) rmSync(c.dir, { recursive: true, force: true });
+  // The default lab dir's parent (.peerstack) was made by `lab up` when missing: drop it if empty.
+  const parent = dirname(c.dir);
+  if (basename(parent) === ".peerstack" && existsSync(parent) && readdirSync(parent).length === 0) rmdirSync(parent);
   say(`lab ${c.name} down in ${secs(t0)}: ${stopped} processes stopped, ${net.namespaces.length} namespaces and ${net.links.length} links removed, ${c.dir} deleted`);
   return 0;
 }

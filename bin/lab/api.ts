@@ -54,8 +54,11 @@ async function token(base: string, user: string, password: string, project: stri
   return r.status === 201 ? (r.headers.get("x-subject-token") ?? undefined) : undefined;
 }
 
-/** Returns the openrc path written, or undefined when the API is not there yet. */
-export async function bootstrapOpenstack(c: LabConfig, say: Say): Promise<string | undefined> {
+/**
+ * Returns the openrc written (and whether `openstack server create` can work: servers API and the
+ * test image present), or undefined when the API is not there yet.
+ */
+export async function bootstrapOpenstack(c: LabConfig, say: Say): Promise<{ path: string; servers: boolean } | undefined> {
   const base = nodeUrl(c, 1);
   const probe = await call("GET", `${base}/identity/v3`, undefined).catch(() => ({ status: 0 }));
   if (probe.status !== 200) {
@@ -94,20 +97,26 @@ export async function bootstrapOpenstack(c: LabConfig, say: Say): Promise<string
   if (project && user && member) await call("PUT", `${base}/identity/v3/projects/${project}/users/${user}/roles/${member}`, adminToken);
   say(`project demo, user demo (member)`);
   const demoToken = await token(base, "demo", password, "demo");
-  await optionalServices(base, adminToken, demoToken ?? adminToken, say);
+  const image = await optionalServices(base, adminToken, demoToken ?? adminToken, say);
+  const servers = (await call("GET", `${base}/compute/v2.1/servers`, demoToken ?? adminToken)).status === 200;
+  if (!servers) say("servers: not served by this build yet (GET /compute/v2.1/servers)");
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   writeFileSync(demoFile, [
     `export OS_AUTH_URL=${q(`${base}/identity/v3`)}`, "export OS_IDENTITY_API_VERSION=3", "export OS_USERNAME=demo", `export OS_PASSWORD=${q(password)}`,
     "export OS_PROJECT_NAME=demo", "export OS_USER_DOMAIN_NAME=Default", "export OS_PROJECT_DOMAIN_NAME=Default", `export OS_REGION_NAME=${q(admin.OS_REGION_NAME ?? "RegionOne")}`, "",
   ].join("\n"), { mode: 0o600 });
-  return demoFile;
+  return { path: demoFile, servers: servers && image };
 }
 
 /** The test image (Glance v2, public, by the admin) and the demo project's network (Neutron), when those APIs are real. */
-async function optionalServices(base: string, tok: string, demoTok: string, say: Say): Promise<void> {
+async function optionalServices(base: string, tok: string, demoTok: string, say: Say): Promise<boolean> {
+  let image = false;
   const images = await call("GET", `${base}/image/v2/images?name=peerstack-test`, tok).catch(() => ({ status: 0, json: {} as Record<string, unknown> }));
   if (images.status !== 200) say("image: skipped (no image API yet)");
-  else if (((images.json.images as unknown[]) ?? []).length > 0) say("image: peerstack-test (present)");
+  else if (((images.json.images as unknown[]) ?? []).length > 0) {
+    say("image: peerstack-test (present)");
+    image = true;
+  }
   else {
     const { buildTestImage } = await import("../../drivers/guest/test-image.ts");
     const built = await buildTestImage({ log: () => {} });
@@ -116,6 +125,7 @@ async function optionalServices(base: string, tok: string, demoTok: string, say:
     if (id) {
       const res = await fetch(`${base}/image/v2/images/${id}/file`, { method: "PUT", headers: { "x-auth-token": tok, "content-type": "application/octet-stream" }, body: readFileSync(built.qcow2) });
       say(`image: peerstack-test ${res.ok ? "uploaded" : `upload failed (${res.status})`}`);
+      image = res.ok;
     } else say(`image: create failed (${img.status})`);
   }
   const nets = await call("GET", `${base}/networking/v2.0/networks?name=demo`, demoTok).catch(() => ({ status: 0, json: {} as Record<string, unknown> }));
@@ -127,4 +137,5 @@ async function optionalServices(base: string, tok: string, demoTok: string, say:
     if (id) await call("POST", `${base}/networking/v2.0/subnets`, demoTok, { subnet: { name: "demo", network_id: id, ip_version: 4, cidr: "192.168.77.0/24" } });
     say(`network: demo ${id ? "192.168.77.0/24" : `create failed (${net.status})`}`);
   }
+  return image;
 }
