@@ -55,7 +55,7 @@ export class ImageFetcher implements ImageSource {
       const size = await this.c.blobs.size(sha256);
       if (size === undefined) return undefined;
       // A requester whose partial is longer than the blob learns the size and starts over.
-      if (offset > size) return { size, chunks: [] as Uint8Array[] };
+      if (offset > size) return { size, chunks: (async function* () {})() };
       this.c.log.info({ peer: from, sha256, offset, size }, "serving image blob");
       return { size, chunks: this.c.blobs.read(sha256, offset) };
     });
