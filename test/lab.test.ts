@@ -34,6 +34,13 @@ async function mesh(k: number): Promise<Mesh> {
     }
   }
 }
+async function demoToken(k: number): Promise<string> {
+  const rc = Object.fromEntries([...readFileSync(join(DIR, "openrc"), "utf8").matchAll(/^export (OS_\w+)='?([^'\n]*)'?$/gm)].map((m) => [m[1], m[2]]));
+  const auth = { auth: { identity: { methods: ["password"], password: { user: { name: "demo", domain: { id: "default" }, password: rc.OS_PASSWORD } } }, scope: { project: { name: "demo", domain: { id: "default" } } } } };
+  const res = await fetch(`${url(k)}/identity/v3/auth/tokens`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(auth) });
+  expect(res.status).toBe(201);
+  return res.headers.get("x-subject-token")!;
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pid = (k: number) => Number(readFileSync(join(DIR, `n${k}`, "agent.pid"), "utf8"));
 const alive = (p: number) => existsSync(`/proc/${p}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${p}/status`, "utf8"));
@@ -85,13 +92,30 @@ describe("peerstack lab (3 nodes in namespaces)", () => {
     const rc = Object.fromEntries([...readFileSync(join(DIR, "openrc"), "utf8").matchAll(/^export (OS_\w+)='?([^'\n]*)'?$/gm)].map((m) => [m[1], m[2]]));
     expect(rc.OS_AUTH_URL).toBe(`${url(1)}/identity/v3`);
     expect(rc.OS_USERNAME).toBe("demo");
-    const auth = { auth: { identity: { methods: ["password"], password: { user: { name: "demo", domain: { id: "default" }, password: rc.OS_PASSWORD } } }, scope: { project: { name: "demo", domain: { id: "default" } } } } };
-    const res = await fetch(`${url(3)}/identity/v3/auth/tokens`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(auth) });
-    expect(res.status).toBe(201);
-    const tok = res.headers.get("x-subject-token")!;
+    const tok = await demoToken(3);
     const flavors = (await (await fetch(`${url(2)}/compute/v2.1/flavors`, { headers: { "x-auth-token": tok } })).json()) as { flavors: Array<{ name: string }> };
     expect(flavors.flavors.map((f) => f.name)).toEqual(expect.arrayContaining(["m1.tiny", "m1.small", "m1.medium", "m1.large"]));
   }, 30_000);
+
+  it("a server created through node 2 becomes ACTIVE on some lab node (QEMU with the lab dir in its cmdline)", async () => {
+    const tok = await demoToken(2);
+    const get = async <T>(path: string) => (await (await fetch(`${url(2)}${path}`, { headers: { "x-auth-token": tok } })).json()) as T;
+    const image = (await get<{ images: Array<{ id: string }> }>("/image/v2/images?name=peerstack-test")).images[0]!.id;
+    const network = (await get<{ networks: Array<{ id: string }> }>("/networking/v2.0/networks?name=demo")).networks[0]!.id;
+    const flavor = (await get<{ flavors: Array<{ id: string; name: string }> }>("/compute/v2.1/flavors")).flavors.find((f) => f.name === "m1.tiny")!.id;
+    const res = await fetch(`${url(2)}/compute/v2.1/servers`, { method: "POST", headers: { "x-auth-token": tok, "content-type": "application/json" }, body: JSON.stringify({ server: { name: "lab1", imageRef: image, flavorRef: flavor, networks: [{ uuid: network }] } }) });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const id = ((await res.json()) as { server: { id: string } }).server.id;
+    let status = "";
+    const t0 = Date.now();
+    while (Date.now() - t0 < 120_000) {
+      status = (await get<{ server: { status: string } }>(`/compute/v2.1/servers/${id}`)).server.status;
+      if (status === "ACTIVE" || status === "ERROR") break;
+      await sleep(1000);
+    }
+    expect(status).toBe("ACTIVE");
+    expect(leftovers().processes.some((p) => p.includes("qemu-system"))).toBe(true);
+  }, 150_000);
 
   it("a write through node 1 is visible on node 3", async () => {
     const w = await fetch(`${url(1)}/mesh/records`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ writes: [{ kind: "labtest", id: "w1", fields: { v: 42 } }] }) });
