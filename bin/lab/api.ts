@@ -119,7 +119,8 @@ async function optionalServices(base: string, tok: string, demoTok: string, say:
   }
   else {
     const { buildTestImage } = await import("../../drivers/guest/test-image.ts");
-    const built = await buildTestImage({ log: () => {} });
+    say("image: building the test image (cached in .peerstack/images; the first build takes a while)");
+    const built = await buildTestImage({ log: (m) => say(`  ${m}`) });
     const img = await call("POST", `${base}/image/v2/images`, tok, { name: "peerstack-test", disk_format: "qcow2", container_format: "bare", visibility: "public" });
     const id = (img.json as { id?: string }).id;
     if (id) {
