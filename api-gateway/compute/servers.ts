@@ -12,6 +12,7 @@ import { InvalidRequestError, ItemNotFoundError } from "../errors.ts";
 import { bodyObject, query } from "../identity/http.ts";
 import { isoMicro } from "../identity/model.ts";
 import type { CatalogRecord } from "../store.ts";
+import { canSee } from "../image/plugin.ts";
 import { keypairId, KEYPAIR } from "./keypairs.ts";
 import { atLeast } from "./microversion.ts";
 import { serverBackend, type ServerBackend } from "./server-backend.ts";
@@ -88,7 +89,7 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
     if (b.imageRef !== undefined && b.imageRef !== "") {
       imageId = refId(b.imageRef, "imageRef");
       const img = ctx.store.get("image", imageId);
-      if (!img || (img.visibility !== "public" && img.owner !== undefined && !canAccessProject(a, String(img.owner)))) throw new InvalidRequestError(`Image ${imageId} could not be found.`);
+      if (!img || !canSee(ctx.store, a, img)) throw new InvalidRequestError(`Image ${imageId} could not be found.`);
     }
     if (!imageId) throw new InvalidRequestError("Cannot create a server without an image (boot from volume is not supported).");
     const nics = parseNics(b.networks, atLeast(req, 37));
