@@ -14,6 +14,7 @@ import { quotaSetRoutes } from "./quota-sets.ts";
 import { serverActionRoutes } from "./server-actions.ts";
 import type { ServerBackend } from "./server-backend.ts";
 import { serverGroupRoutes } from "./server-groups.ts";
+import { serverMetadataRoutes } from "./server-metadata.ts";
 import { serverRoutes } from "./servers.ts";
 
 export interface ComputeOptions {
@@ -36,6 +37,7 @@ export const compute: FastifyPluginAsync<ComputeOptions> = async (app, { ctx, qu
       await v21.register(limitRoutes, { ctx, quotas: quotas ?? defaultComputeQuotas(ctx) });
       await v21.register(serverRoutes, { ctx, servers });
       await v21.register(serverActionRoutes, { ctx, servers });
+      await v21.register(serverMetadataRoutes, { ctx, servers });
       await v21.register(serverGroupRoutes, { ctx, quotas: quotas ?? defaultComputeQuotas(ctx) });
       await v21.register(hypervisorRoutes, { ctx, servers });
       await v21.register(quotaSetRoutes, { ctx, quotas: quotas ?? defaultComputeQuotas(ctx), servers });

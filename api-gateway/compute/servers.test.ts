@@ -230,4 +230,19 @@ describe("Nova servers routes", () => {
     expect((await nova("DELETE", `/servers/${id}/os-volume_attachments/vol-1`, bob)).statusCode).toBe(202);
     expect((await nova("GET", `/servers/${id}/os-volume_attachments`, bob)).json().volumeAttachments).toEqual([]);
   });
+  it("server metadata: set/merge/replace/show/delete items, kept beside the owner's hostname and keys, isolation", async () => {
+    const id = (await boot(bob, { metadata: { a: "1" } })).json().server.id;
+    const md = (url: string, method: "GET" | "POST" | "PUT" | "DELETE" = "GET", body?: object, token = bob) => nova(method, `/servers/${id}/metadata${url}`, token, body);
+    expect((await md("", "POST", { metadata: { b: "2" } })).json().metadata).toEqual({ a: "1", b: "2" });
+    expect((await md("/b")).json().meta).toEqual({ b: "2" });
+    expect((await md("/c", "PUT", { meta: { c: "3" } })).json().meta).toEqual({ c: "3" });
+    expect((await md("/c", "PUT", { meta: { d: "3" } })).statusCode).toBe(400);
+    expect((await md("/a", "DELETE")).statusCode).toBe(204);
+    expect((await md("/a")).statusCode).toBe(404);
+    expect((await nova("GET", `/servers/${id}`, bob)).json().server.metadata).toEqual({ b: "2", c: "3" });
+    expect((g.store.get("server", id)!.metadata as { hostname: string }).hostname).toBe("vm");
+    expect((await md("", "PUT", { metadata: { z: "9" } })).json().metadata).toEqual({ z: "9" });
+    expect((await md("", "GET", undefined, eve)).statusCode).toBe(404);
+    expect((await md("", "POST", { metadata: { x: 1 } })).statusCode).toBe(400);
+  });
 });
