@@ -4,12 +4,12 @@ import { SeededRandom } from "../../protocol/random.ts";
 import { ManualClock } from "../../protocol/testing/manual-clock.ts";
 import { MemoryNetwork } from "../mesh/memory-transport.ts";
 import { encode } from "../mesh/wire.ts";
-import { advertiser, ADVERT_TYPE, CAPACITY_TOPIC } from "./adverts.ts";
+import { advertiser, ADVERT_TYPE, CAPACITY_TOPIC, nextSeq, SEQ_PER_MS } from "./adverts.ts";
 import { Ledger } from "./ledger.ts";
 import { CapacityView } from "./view.ts";
 
-function mesh(n: number) {
-  const clock = new ManualClock(0);
+function mesh(n: number, start = 0) {
+  const clock = new ManualClock(start);
   const net = new MemoryNetwork({ clock, latencyMs: 5 });
   const random = new SeededRandom(7);
   const nodes = Array.from({ length: n }, (_, i) => {
@@ -67,5 +67,41 @@ describe("capacity adverts", () => {
     view.forget("h5");
     expect(view.size).toBe(99);
     expect(view.sample(200, 1000, new SeededRandom(1))).toHaveLength(99);
+  });
+
+  // Regression (found by the simulator's swarm as capacity-view-stale): seq restarted at 1 with the
+  // agent, and peers ignored the restarted host until its new seq passed the old one.
+  it("regression: a restarted advertiser's adverts are accepted", async () => {
+    const { clock, net, nodes } = mesh(2, 1_700_000_000_000);
+    const [a, b] = nodes;
+    a.adv.start();
+    b.adv.start();
+    for (let i = 0; i < 20; i++) {
+      b.ledger.hold(request(`s${i}`), 1, clock.now(), 600_000);
+      await clock.run(100); // one coalesced advert per change: b's seq climbs well past 1
+    }
+    const before = a.view.get("n1")!.seq;
+    expect(a.view.get("n1")?.state.used.vcpus).toBeGreaterThan(0);
+    b.adv.stop();
+    await clock.run(3000); // the agent is down for 3 s; its holds are gone with it
+    const ledger = new Ledger({ node: "n1", total: { vcpus: 4, ramMb: 8192, diskGb: 100 } });
+    const view = new CapacityView("n1", clock);
+    const again = advertiser({ intervalMs: 1000, coalesceMs: 50 })({ clock, random: new SeededRandom(9), transport: b.transport, ledger, view });
+    again.start();
+    await clock.run(20);
+    expect(again.seq).toBeGreaterThan(before);
+    expect(a.view.get("n1")?.seq).toBe(again.seq);
+    expect(a.view.get("n1")?.state.used.vcpus).toBe(0); // the restarted host's empty ledger, not the old state
+    again.stop();
+    a.adv.stop();
+    void net;
+  });
+
+  it("seq follows the clock and stays strictly increasing when the clock steps back", () => {
+    expect(nextSeq(0, 5)).toBe(5 * SEQ_PER_MS);
+    expect(nextSeq(5 * SEQ_PER_MS, 5)).toBe(5 * SEQ_PER_MS + 1); // two adverts in one ms
+    expect(nextSeq(5 * SEQ_PER_MS + 1, 3)).toBe(5 * SEQ_PER_MS + 2); // clock stepped back 2 ms
+    expect(nextSeq(0, 0)).toBe(1);
+    expect(Number.isSafeInteger(nextSeq(0, 4_102_444_800_000))).toBe(true); // year 2100
   });
 });

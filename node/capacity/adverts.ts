@@ -34,8 +34,24 @@ export interface AdvertiserComponents {
 export interface Advertiser {
   start(): void;
   stop(): void;
-  /** Adverts published so far (the current seq). */
+  /** The seq of the last advert published (see `nextSeq`). */
   readonly seq: number;
+}
+
+/** Seq units per clock millisecond: room for 1,000 adverts per ms before seq runs ahead of the clock. */
+export const SEQ_PER_MS = 1000;
+
+/**
+ * The seq of the next advert. Seqs follow the clock (`now × SEQ_PER_MS`), so a restarted agent — whose
+ * in-memory counter is gone — starts above every seq it published before the restart and its peers'
+ * views (which keep only higher seqs) accept it at once. Within a process seq is strictly increasing
+ * even if the clock steps back (then it counts on by one from the last seq). Across a restart it stays
+ * increasing as long as the clock did not step back by more than the agent was down; a node whose
+ * clock jumped back further is ignored until the clock passes the old value again, or until peers
+ * forget it. Always ≤ 2^53 for any real date (now ≈ 1.8e12 ms → 1.8e15).
+ */
+export function nextSeq(last: number, nowMs: number): number {
+  return Math.max(last + 1, Math.floor(nowMs) * SEQ_PER_MS);
 }
 
 export function readAdvert(body: unknown, path = "body"): CapacityAdvert {
@@ -58,7 +74,7 @@ export function advertiser(init: AdvertiserInit = {}): (c: AdvertiserComponents)
       pending?.();
       pending = undefined;
       const state = c.ledger.state();
-      seq++;
+      seq = nextSeq(seq, c.clock.now());
       c.view.updateSelf(state, seq);
       void c.transport.publish(topic, encode<CapacityAdvert>(ADVERT_TYPE, c.transport.self, { seq, state })).catch(() => {});
     };
