@@ -106,6 +106,7 @@ export function portAllocator(ctx: GatewayContext, ipam?: Ipam) {
           fixed_ips: fixed,
           device_id: serverId,
           device_owner: "compute:nova",
+          server_auto_delete: true,
           security_groups: groups ?? [await ensureDefaultGroup(ctx, project)],
           port_security_enabled: true,
           allowed_address_pairs: [],
@@ -131,5 +132,10 @@ export function portAllocator(ctx: GatewayContext, ipam?: Ipam) {
     }
   }
 
-  return { create, release };
+  /** Deletes the ports made for a server that is gone (called where the owner removed the record). */
+  async function removeCreatedFor(serverId: string): Promise<void> {
+    await remove(ctx.store.list(PORT, (p) => p.device_id === serverId && p.server_auto_delete === true).map((p) => p.id));
+  }
+
+  return { create, release, removeCreatedFor };
 }

@@ -120,6 +120,14 @@ describe("Nova servers routes", () => {
     // networks omitted (2.1) with exactly one network: that one
     const auto = (await boot(bob, { networks: undefined })).json().server;
     expect(g.store.get("server", auto.id)!.ports).toHaveLength(1);
+    // a placed server's ports go when its owner removes the record after the delete
+    const autoPort = (g.store.get("server", auto.id)!.ports as string[])[0];
+    await new Promise((r) => setImmediate(r));
+    expect((await nova("DELETE", `/servers/${auto.id}`, bob)).statusCode).toBe(204);
+    expect(g.store.get("port", autoPort)).toBeDefined();
+    await g.store.remove("server", auto.id); // the owner's remove
+    for (let i = 0; i < 20 && g.store.get("port", autoPort); i++) await new Promise((r) => setImmediate(r));
+    expect(g.store.get("port", autoPort)).toBeUndefined();
     // unplaced (ERROR) server: fault shown, delete removes record and port here
     detach();
     detach = attachServerBackend(g.nodeKey.id, fakeBackend(g, {}).b);

@@ -4,6 +4,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { InvalidServerRequestError } from "../../node/placement-service.ts";
 import { QuotaExceededError } from "../../node/quota/limits.ts";
+import type { CrdtStore } from "../../node/store/crdt-store.ts";
 import type { GroupPolicy } from "../../protocol/placement/index.ts";
 import { requireAuth, type AuthContext } from "../auth/plugin.ts";
 import { canAccessProject, isAdmin, requireRole } from "../auth/policy.ts";
@@ -58,6 +59,18 @@ function metadataOf(v: unknown): Record<string, string> {
 export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, { ctx, servers }) => {
   const backend = () => serverBackend(ctx.node.id, servers);
   const inFlight = new Map<string, Promise<Obj>>();
+
+  // When the owner removes a deleted server (its own local remove), the ports the API made for it go too.
+  const watchable = ctx.store as Partial<Pick<CrdtStore, "onChange">>;
+  if (typeof watchable.onChange === "function") {
+    const off = watchable.onChange(({ delta, record, local }) => {
+      if (!local || record || delta.kind !== SERVER || !delta.deleted) return;
+      portAllocator(ctx, backend()?.ipam)
+        .removeCreatedFor(delta.id)
+        .catch((err: unknown) => app.log.warn({ err, server: delta.id }, "deleting the ports of a removed server failed"));
+    });
+    app.addHook("onClose", async () => off());
+  }
 
   function securityGroups(project: string, raw: unknown): { names: string[]; ids?: string[] } {
     if (raw === undefined) return { names: ["default"] };
