@@ -106,14 +106,14 @@ describe("peerstack lab (3 nodes in namespaces)", () => {
     const res = await fetch(`${url(2)}/compute/v2.1/servers`, { method: "POST", headers: { "x-auth-token": tok, "content-type": "application/json" }, body: JSON.stringify({ server: { name: "lab1", imageRef: image, flavorRef: flavor, networks: [{ uuid: network }] } }) });
     expect(res.status, await res.clone().text()).toBe(202);
     const id = ((await res.json()) as { server: { id: string } }).server.id;
-    let status = "";
+    let server: { status: string; fault?: unknown } = { status: "" };
     const t0 = Date.now();
     while (Date.now() - t0 < 120_000) {
-      status = (await get<{ server: { status: string } }>(`/compute/v2.1/servers/${id}`)).server.status;
-      if (status === "ACTIVE" || status === "ERROR") break;
+      server = (await get<{ server: { status: string } }>(`/compute/v2.1/servers/${id}`)).server;
+      if (server.status === "ACTIVE" || server.status === "ERROR") break;
       await sleep(1000);
     }
-    expect(status).toBe("ACTIVE");
+    expect(server.status, JSON.stringify(server)).toBe("ACTIVE");
     expect(leftovers().processes.some((p) => p.includes("qemu-system"))).toBe(true);
   }, 150_000);
 
