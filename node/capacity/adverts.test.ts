@@ -104,4 +104,32 @@ describe("capacity adverts", () => {
     expect(nextSeq(0, 0)).toBe(1);
     expect(Number.isSafeInteger(nextSeq(0, 4_102_444_800_000))).toBe(true); // year 2100
   });
+
+  it("skips a change advert whose state equals the last one sent, but still refreshes periodically", async () => {
+    const { clock, net, nodes } = mesh(2);
+    for (const n of nodes) n.adv.start();
+    await clock.run(20);
+    const [a, b] = nodes;
+    const sent = b.adv.published;
+    const seq = a.view.get("n1")!.seq;
+    // a losing bidder: hold, then released within the coalescing window — nothing to tell
+    b.ledger.hold(request("loser", { group: { id: "g1", policy: "anti-affinity" } }), 1, clock.now(), 10_000);
+    await clock.run(10);
+    b.ledger.release("loser", 1);
+    await clock.run(100);
+    expect(b.adv.published).toBe(sent);
+    expect(a.view.get("n1")!.seq).toBe(seq);
+    // a real change is still sent
+    b.ledger.hold(request("winner"), 1, clock.now(), 10_000);
+    await clock.run(100);
+    expect(b.adv.published).toBe(sent + 1);
+    expect(a.view.get("n1")!.state.used.vcpus).toBeGreaterThan(0);
+    // the periodic refresh goes out with an unchanged state (liveness; peers age entries by it)
+    const before = net.messages;
+    await clock.run(1300);
+    expect(b.adv.published).toBeGreaterThanOrEqual(sent + 2);
+    expect(net.messages).toBeGreaterThan(before);
+    expect(a.view.ageMs("n1")).toBeLessThan(1300);
+    for (const n of nodes) n.adv.stop();
+  });
 });

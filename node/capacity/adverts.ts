@@ -36,6 +36,8 @@ export interface Advertiser {
   stop(): void;
   /** The seq of the last advert published (see `nextSeq`). */
   readonly seq: number;
+  /** Adverts published by this advertiser. */
+  readonly published: number;
 }
 
 /** Seq units per clock millisecond: room for 1,000 adverts per ms before seq runs ahead of the clock. */
@@ -59,22 +61,65 @@ export function readAdvert(body: unknown, path = "body"): CapacityAdvert {
   return { seq: f.count("seq"), state: f.field("state", readHostState) };
 }
 
+const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+/** Same-typed records of numbers (Resources, AllocationRatios): fixed keys. */
+const sameNums = <T extends object>(a: T, b: T) => {
+  for (const k in a) if (a[k] !== b[k]) return false;
+  return true;
+};
+/** Group counts compare with absent = 0. */
+const sameGroups = (a: Record<string, number>, b: Record<string, number>) => {
+  for (const k in a) if ((a[k] || 0) !== (b[k] || 0)) return false;
+  for (const k in b) if ((a[k] || 0) !== (b[k] || 0)) return false;
+  return true;
+};
+
+/** Two advertised states say the same thing (a loser's released hold gives back the state before it). */
+export function sameHostState(a: HostState, b: HostState): boolean {
+  return (
+    a.node === b.node &&
+    a.az === b.az &&
+    a.enabled === b.enabled &&
+    a.instances === b.instances &&
+    a.arch === b.arch &&
+    a.hypervisor === b.hypervisor &&
+    sameNums(a.used, b.used) &&
+    sameNums(a.total, b.total) &&
+    sameNums(a.ratios, b.ratios) &&
+    sameGroups(a.groups, b.groups) &&
+    sameList(a.aggregates, b.aggregates) &&
+    sameList(a.traits, b.traits) &&
+    sameList(a.vmModes, b.vmModes) &&
+    sameList(a.images, b.images)
+  );
+}
+
 export function advertiser(init: AdvertiserInit = {}): (c: AdvertiserComponents) => Advertiser {
   const intervalMs = init.intervalMs ?? 5000;
   const coalesceMs = init.coalesceMs ?? 200;
   const topic = init.topic ?? CAPACITY_TOPIC;
   return (c) => {
     let seq = 0;
+    let published = 0;
+    let lastSent: HostState | undefined;
     let running = false;
     let periodic: Cancel | undefined;
     let pending: Cancel | undefined;
     const off: (() => void)[] = [];
 
-    const publish = () => {
+    /**
+     * `refresh`: the periodic advert, sent even when nothing changed (peers age entries by it). A
+     * change-triggered advert whose state equals the last one sent is skipped: a losing bidder's hold
+     * and its release within one coalescing window leave the state as it was.
+     */
+    const publish = (refresh: boolean) => {
       pending?.();
       pending = undefined;
       const state = c.ledger.state();
+      if (!refresh && lastSent && sameHostState(state, lastSent)) return;
+      lastSent = state;
       seq = nextSeq(seq, c.clock.now());
+      published++;
       c.view.updateSelf(state, seq);
       void c.transport.publish(topic, encode<CapacityAdvert>(ADVERT_TYPE, c.transport.self, { seq, state })).catch(() => {});
     };
@@ -82,13 +127,16 @@ export function advertiser(init: AdvertiserInit = {}): (c: AdvertiserComponents)
       // ±20 % jitter so a mesh's adverts do not fire in step.
       periodic = c.clock.schedule(intervalMs * (0.8 + 0.4 * c.random.next()), () => {
         if (!running) return;
-        publish();
+        publish(true);
         arm();
       });
     };
     return {
       get seq() {
         return seq;
+      },
+      get published() {
+        return published;
       },
       start() {
         if (running) return;
@@ -108,10 +156,10 @@ export function advertiser(init: AdvertiserInit = {}): (c: AdvertiserComponents)
           c.ledger.onChange(() => {
             // the local view is exact at once; the mesh hears a coalesced advert shortly after
             c.view.updateSelf(c.ledger.state(), seq);
-            if (running && !pending) pending = c.clock.schedule(coalesceMs, publish);
+            if (running && !pending) pending = c.clock.schedule(coalesceMs, () => publish(false));
           }),
         );
-        publish();
+        publish(true);
         arm();
       },
       stop() {
