@@ -2,7 +2,7 @@
 // replicate, a kill -9 is noticed, `lab up` repairs, `lab down` leaves nothing behind. Unique names
 // (prefix psltNNNN, subnet 10.241.x) so a developer's own lab (pslab, 10.240.0) can run at the same time.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -71,6 +71,7 @@ describe("peerstack lab (3 nodes in namespaces)", () => {
   }, 60_000);
   afterAll(() => {
     lab("down");
+    rmSync(join(DIR, ".."), { recursive: true, force: true });
   }, 60_000);
 
   it("lab up: every node alive and each sees 3 alive peers", async () => {
