@@ -20,6 +20,7 @@ import { meshMetrics } from "./metrics.ts";
 import { mountApi } from "./api-wiring.ts";
 import { PLACEMENT_TOPICS, startPlacement } from "./placement-wiring.ts";
 import { startImages } from "./images-wiring.ts";
+import { startConsole } from "./console-wiring.ts";
 
 export interface RunningAgent {
   id: string;
@@ -89,9 +90,12 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   // --- images hook (node/main/images-wiring.ts): blob store, blob stream, fetcher (the reconciler's ImageSource), Glance.
   const images = startImages({ dataDir: config.dataDir, host, store, log: log.child({ component: "images" }) });
   // --- end images hook
+  // --- console hook (node/main/console-wiring.ts): /peerstack/console/1, os-getConsoleOutput from any node.
+  const consoleLogs = startConsole({ transport, log: log.child({ component: "console" }) });
+  // --- end console hook
   // --- API hook (node/main/api-wiring.ts): the OpenStack API on the same listener; IPAM.
   let publicUrl = "";
-  const api = await mountApi(app, { dataDir: config.dataDir, self: id, name: config.name, az: config.az, privateKey: identity.key, store, transport, acks, publicUrl: () => publicUrl, log: log.child({ component: "api" }), placement, extra: { services: { image: images.service } } });
+  const api = await mountApi(app, { dataDir: config.dataDir, self: id, name: config.name, az: config.az, privateKey: identity.key, store, transport, acks, publicUrl: () => publicUrl, log: log.child({ component: "api" }), placement, extra: { services: { image: images.service } }, consoleOutput: consoleLogs.consoleOutput });
   // --- end API hook
   await app.listen({ host: httpHost, port: Number(config.http.slice(sep + 1)) });
   const bound = app.server.address();
@@ -107,6 +111,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   // against the host (QEMU, volumes, taps). PEERSTACK_RECONCILER=off disables it.
   const rcEnv = reconcilerEnv();
   const effects = rcEnv.enabled ? await startReconciler({ dataDir: config.dataDir, self: id, store, log, images: images.fetcher, vg: rcEnv.vg, underlay: rcEnv.underlay }) : undefined;
+  consoleLogs.useCompute(effects?.compute); // console hook: local reads go to the reconciler's compute driver
   // --- end reconciler hook
 
   let stopped = false;
@@ -118,6 +123,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
       if (stopped) return;
       stopped = true;
       clearInterval(checker);
+      consoleLogs.stop();
       await effects?.stop();
       api.stop();
       await placement.stop();

@@ -14,7 +14,7 @@ import { bootstrapIdentity, openrcText } from "../../api-gateway/identity/bootst
 import { networking } from "../../api-gateway/networking/plugin.ts";
 import type { ServicePlugin } from "../../api-gateway/service-stubs.ts";
 import type { ComputeQuotas } from "../../api-gateway/compute/limits.ts";
-import { attachServerBackend } from "../../api-gateway/compute/server-backend.ts";
+import { attachServerBackend, type ServerBackend } from "../../api-gateway/compute/server-backend.ts";
 import * as bc from "../../protocol/crdt/bounded-counter.ts";
 import { Ipam } from "../ipam/ipam.ts";
 import type { QuotaEscrow } from "../quota/escrow.ts";
@@ -40,6 +40,8 @@ export interface ApiWiring {
   placement?: RunningPlacement;
   /** More options for buildApp (placement, quotas, image/volume services) from other wiring files. */
   extra?: Partial<GatewayOptions>;
+  /** node/main/console-wiring.ts: os-getConsoleOutput, read here or forwarded to the server's host. */
+  consoleOutput?: ServerBackend["consoleOutput"];
 }
 
 export interface MountedApi {
@@ -97,7 +99,7 @@ export async function mountApi(app: FastifyInstance, w: ApiWiring): Promise<Moun
     services,
   });
   // Server routes: placement service, quota escrow, this node's IPAM and capacity view.
-  const detach = w.placement ? attachServerBackend(w.self, { placement: w.placement.placement, quota: w.placement.quota, ipam, capacity: w.placement.view }) : undefined;
+  const detach = w.placement ? attachServerBackend(w.self, { placement: w.placement.placement, quota: w.placement.quota, ipam, capacity: w.placement.view, ...(w.consoleOutput ? { consoleOutput: w.consoleOutput } : {}) }) : undefined;
   return {
     ipam,
     async afterListen({ bootstrap }) {
