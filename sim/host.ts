@@ -49,6 +49,8 @@ export class SimHost {
   store: CrdtStore | undefined;
   replicator: Replicator | undefined;
   private kv: MemoryKv | undefined;
+  /** Stray claims the reconciler rule released (see start()). */
+  strayReleased = 0;
   private readonly init: HostInit;
 
   constructor(node: SimNode, mesh: SimMesh, init: HostInit) {
@@ -75,6 +77,20 @@ export class SimHost {
       this.store = await openCrdtStore({ node: this.node.id }, { clock, kv: this.kv });
       this.replicator = replicator({ antiEntropyMs: s.catalog.antiEntropyMs, peerWatchMs: s.catalog.peerWatchMs, requestTimeoutMs: 5000 })({ clock, random: random.fork("replicator"), transport, store: this.store });
       this.replicator.start();
+      // The reconciler's rule (docs/notes/placement.md): a claim whose server record names another
+      // host is a stray — an award whose answer was lost, and whose front node died before its
+      // retried release got through — and is released here.
+      const store = this.store;
+      const reconcile = (id: string, rec: { [field: string]: unknown } | undefined) => {
+        if (rec && typeof rec.host === "string" && rec.host !== this.node.id && this.ledger.hasClaim(id)) {
+          this.ledger.release(id);
+          this.strayReleased++;
+        }
+      };
+      store.onChange(({ delta, record }) => {
+        if (delta.kind === "server") reconcile(delta.id, record);
+      });
+      for (const c of this.ledger.claimsList()) reconcile(c.serverId, store.get("server", c.serverId));
     }
     this.view = new CapacityView(this.node.id, clock);
     this.adverts = advertiser({ intervalMs: p.advertRefreshMs, coalesceMs: p.advertCoalesceMs, topic: capacityTopic(this.node.az) })({ clock, random: random.fork("adverts"), transport, ledger: this.ledger, view: this.view });

@@ -107,4 +107,16 @@ describe("Ledger", () => {
       { numRuns: 1000 },
     );
   });
+
+  it("countHolds: false (tests only) leaves holds out of state(), so a second hold over-commits", () => {
+    const blind = new Ledger({ node: "h1", total: { vcpus: 2, ramMb: 4096, diskGb: 40 }, ratios: { cpu: 1 } }, { countHolds: false });
+    const big = { vcpus: 2, ramMb: 1024, diskGb: 1 };
+    expect(blind.hold(request("a", { resources: big }), 1, 0, TTL).ok).toBe(true);
+    expect(blind.state().used.vcpus).toBe(0);
+    expect(blind.hold(request("b", { resources: big }), 1, 0, TTL).ok).toBe(true); // the planted bug
+    const good = new Ledger({ node: "h1", total: { vcpus: 2, ramMb: 4096, diskGb: 40 }, ratios: { cpu: 1 } });
+    expect(good.hold(request("a", { resources: big }), 1, 0, TTL).ok).toBe(true);
+    expect(good.hold(request("b", { resources: big }), 1, 0, TTL).ok).toBe(false);
+  });
 });
+

@@ -26,6 +26,14 @@ export interface Allocation {
   expiresAt?: number;
 }
 
+export interface LedgerOptions {
+  /**
+   * Tests only (the simulator's planted bug): `false` leaves holds out of `state()`, so the bidder's
+   * re-check and the adverts ignore them and concurrent auctions can over-commit. Default true.
+   */
+  countHolds?: boolean;
+}
+
 export type HoldOutcome = { ok: true; state: HostState } | { ok: false; reason: string };
 export type ClaimOutcome = "claimed" | "already-claimed" | "no-hold" | "fenced" | "claimed-elsewhere";
 
@@ -41,9 +49,11 @@ export class Ledger {
   private enabled = true;
   private images: string[] = [];
   private readonly listeners = new Set<() => void>();
+  private readonly countHolds: boolean;
 
-  constructor(d: HostDescription) {
+  constructor(d: HostDescription, opts: LedgerOptions = {}) {
     this.node = d.node;
+    this.countHolds = opts.countHolds ?? true;
     this.desc = {
       node: d.node,
       az: d.az ?? "nova",
@@ -67,6 +77,13 @@ export class Ledger {
   state(): HostState {
     const groups: Record<string, number> = {};
     for (const [g, n] of this.groups) groups[g] = n;
+    let used = { ...this.used };
+    if (!this.countHolds) {
+      for (const h of this.holds.values()) {
+        used = addResources(used, h.resources, -1);
+        if (h.group && groups[h.group]) groups[h.group]--;
+      }
+    }
     return {
       node: this.node,
       az: this.desc.az,
@@ -77,7 +94,7 @@ export class Ledger {
       vmModes: this.desc.vmModes,
       enabled: this.enabled,
       total: this.desc.total,
-      used: { ...this.used },
+      used,
       ratios: this.desc.ratios,
       images: this.images,
       instances: this.claims.size,
