@@ -2,14 +2,17 @@
 // The test image is uploaded to node 1 through Glance; node 2 offers no vCPUs, so a server created through
 // node 2 is placed on node 1. Node 2 (not the owner) answers the console action by asking node 1 over
 // `/peerstack/console/1`; the text holds the guest's ready marker. With node 1 cut off, node 2 answers 409
-// naming the server.
+// naming the server. The real `openstack console log show` against node 2 prints the same.
 import { readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startMesh, waitFor, type Mesh } from "./helpers/mesh-process.ts";
 import { killAllQemu, testImage } from "./helpers/vm.ts";
 
 const PASSWORD = "agent-console-secret";
+const run = promisify(execFile);
 
 describe("console output of a server read through a node that is not its owner", () => {
   let mesh: Mesh;
@@ -114,6 +117,13 @@ describe("console output of a server read through a node that is not its owner",
     const local = await action(1, t1, { "os-getConsoleOutput": { length: 50 } });
     expect(local.status).toBe(200);
     expect(local.body.output).toMatch(/PEERSTACK-READY/);
+
+    // The real CLI against node 2: `openstack console log show` (and --lines).
+    const env = { ...process.env, OS_AUTH_URL: `${n(2).httpUrl}/identity`, OS_USERNAME: "admin", OS_PASSWORD: PASSWORD, OS_PROJECT_NAME: "admin", OS_USER_DOMAIN_NAME: "Default", OS_PROJECT_DOMAIN_NAME: "Default", OS_IDENTITY_API_VERSION: "3", OS_REGION_NAME: "RegionOne" };
+    const cli = async (...args: string[]) => (await run("openstack", args, { env, cwd: n(2).spec.dataDir, timeout: 60_000 })).stdout;
+    expect(await cli("console", "log", "show", created.id)).toMatch(/PEERSTACK-READY/);
+    const lines = await cli("console", "log", "show", "--lines", "2", created.id);
+    expect(lines.trimEnd().split("\n").length).toBeLessThanOrEqual(2);
 
     // Node 2 cut off from node 1 (connection gater): 409 with a message naming the server and the host.
     expect((await n(2).post("/mesh/debug/deny", { peers: [n(1).id] })).status).toBe(200);
