@@ -1,19 +1,17 @@
 // The real `openstack` CLI against the Glance v2 plugin over a real HTTP listener, LevelDB store and
 // on-disk blob store: image create --file (20 MiB), list, show, save --file (bytes compared), delete.
-import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BlobStore } from "../node/images/blob-store.ts";
 import { LevelKv } from "../node/store/level-kv.ts";
 import { systemClock } from "../node/runtime/system.ts";
 import { imageService } from "../api-gateway/image/plugin.ts";
 import { ADMIN_PASSWORD, testGateway, type TestGateway } from "../api-gateway/testing/fixture.ts";
+import { openstack, type CliResult } from "./helpers/openstack-cli.ts";
 
-const run = promisify(execFile);
 
 describe("openstack image CLI against peerstack", () => {
   let g: TestGateway;
@@ -36,27 +34,7 @@ describe("openstack image CLI against peerstack", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function os(args: string[]): Promise<{ stdout: string; json: () => unknown }> {
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: dir,
-      OS_AUTH_URL: `${url}/identity`,
-      OS_USERNAME: "admin",
-      OS_PASSWORD: ADMIN_PASSWORD,
-      OS_PROJECT_NAME: "admin",
-      OS_USER_DOMAIN_NAME: "Default",
-      OS_PROJECT_DOMAIN_NAME: "Default",
-      OS_IDENTITY_API_VERSION: "3",
-      OS_REGION_NAME: "RegionOne",
-    };
-    try {
-      const { stdout } = await run("openstack", args, { env, cwd: dir, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 });
-      return { stdout, json: () => JSON.parse(stdout) };
-    } catch (err) {
-      const e = err as { stderr?: string; stdout?: string; message: string };
-      throw new Error(`openstack ${args.join(" ")} failed: ${e.stderr || e.stdout || e.message}`);
-    }
-  }
+  const os = (args: string[]): Promise<CliResult> => openstack({ url, dir, password: ADMIN_PASSWORD, timeoutMs: 90_000 }, args);
 
   it("create --file, list, show, save --file (same bytes), delete", async () => {
     const created = (await os(["image", "create", "--file", join(dir, "disk.qcow2"), "--disk-format", "qcow2", "--container-format", "bare", "--property", "os_distro=test", "cli-img", "-f", "json"])).json() as Record<string, unknown>;

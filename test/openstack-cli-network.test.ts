@@ -1,17 +1,15 @@
 // The real `openstack` CLI against the Networking API on a real listener over a LevelDB-backed CRDT
 // store: networks, subnets, ports (addresses from IPAM), security groups and rules, deletes.
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LevelKv } from "../node/store/level-kv.ts";
 import { systemClock } from "../node/runtime/system.ts";
 import { IPALLOC } from "../node/ipam/ipam.ts";
 import { ADMIN_PASSWORD, testGateway, type TestGateway } from "../api-gateway/testing/fixture.ts";
+import { openstack, type CliResult } from "./helpers/openstack-cli.ts";
 
-const run = promisify(execFile);
 type Row = Record<string, unknown>;
 
 describe("openstack CLI: networking", () => {
@@ -31,27 +29,7 @@ describe("openstack CLI: networking", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function os(args: string[]): Promise<{ stdout: string; json: () => any }> {
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: dir,
-      OS_AUTH_URL: `${url}/identity`,
-      OS_USERNAME: "admin",
-      OS_PASSWORD: ADMIN_PASSWORD,
-      OS_PROJECT_NAME: "admin",
-      OS_USER_DOMAIN_NAME: "Default",
-      OS_PROJECT_DOMAIN_NAME: "Default",
-      OS_IDENTITY_API_VERSION: "3",
-      OS_REGION_NAME: "RegionOne",
-    };
-    try {
-      const { stdout } = await run("openstack", args, { env, cwd: dir, timeout: 60_000 });
-      return { stdout, json: () => JSON.parse(stdout) };
-    } catch (err) {
-      const e = err as { stderr?: string; stdout?: string; message: string };
-      throw new Error(`openstack ${args.join(" ")} failed: ${e.stderr || e.stdout || e.message}`);
-    }
-  }
+  const os = (args: string[]): Promise<CliResult> => openstack({ url, dir, password: ADMIN_PASSWORD }, args);
 
   it("network, subnet and port create/list/show; security groups and rules; deletes", async () => {
     const net = (await os(["network", "create", "net1", "-f", "json"])).json() as Row;

@@ -1,15 +1,14 @@
 // The real `openstack` CLI creating, showing, listing, stopping and deleting a server against a real HTTP
 // listener (LevelDB catalog, Glance plugin), with the real placement service (quota escrow + auction over
 // the in-memory mesh of 3 nodes, its virtual clock pumped in the background). No reconciler: BUILD + host.
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attachServerBackend } from "../api-gateway/compute/server-backend.ts";
 import { imageService } from "../api-gateway/image/plugin.ts";
 import { ADMIN_PASSWORD, testGateway, type TestGateway } from "../api-gateway/testing/fixture.ts";
+import { openstack } from "./helpers/openstack-cli.ts";
 import { placementMesh } from "../node/auction/testing.ts";
 import { BlobStore } from "../node/images/blob-store.ts";
 import { placementService } from "../node/placement-service.ts";
@@ -20,7 +19,6 @@ import { LevelKv } from "../node/store/level-kv.ts";
 import { MemoryKv } from "../node/store/memory-kv.ts";
 import { SeededRandom } from "../protocol/random.ts";
 
-const run = promisify(execFile);
 
 describe("openstack CLI: servers through the real placement service", () => {
   let g: TestGateway;
@@ -66,26 +64,7 @@ describe("openstack CLI: servers through the real placement service", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function os(args: string[]): Promise<string> {
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: dir,
-      OS_AUTH_URL: `${url}/identity`,
-      OS_USERNAME: "admin",
-      OS_PASSWORD: ADMIN_PASSWORD,
-      OS_PROJECT_NAME: "admin",
-      OS_USER_DOMAIN_NAME: "Default",
-      OS_PROJECT_DOMAIN_NAME: "Default",
-      OS_IDENTITY_API_VERSION: "3",
-      OS_REGION_NAME: "RegionOne",
-    };
-    try {
-      return (await run("openstack", args, { env, cwd: dir, timeout: 60_000 })).stdout;
-    } catch (err) {
-      const e = err as { stderr?: string; stdout?: string; message: string };
-      throw new Error(`openstack ${args.join(" ")} failed: ${e.stderr || e.stdout || e.message}`);
-    }
-  }
+  const os = async (args: string[]): Promise<string> => (await openstack({ url, dir, password: ADMIN_PASSWORD }, args)).stdout;
 
   it("server create → BUILD with a port address, placed (host), list, stop refused while building, delete", async () => {
     await os(["network", "create", "private"]);

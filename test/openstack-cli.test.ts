@@ -11,6 +11,7 @@ import { LevelKv } from "../node/store/level-kv.ts";
 import { systemClock } from "../node/runtime/system.ts";
 import { openrcText } from "../api-gateway/identity/bootstrap.ts";
 import { ADMIN_PASSWORD, testGateway, type TestGateway } from "../api-gateway/testing/fixture.ts";
+import { openstack, type CliResult } from "./helpers/openstack-cli.ts";
 
 const run = promisify(execFile);
 
@@ -32,27 +33,9 @@ describe("openstack CLI against peerstack", () => {
   });
 
   /** Runs `openstack … -f json` with an explicit OS_* environment (openrc values). */
-  async function os(args: string[], who: { user?: string; password?: string; project?: string } = {}): Promise<{ stdout: string; json: () => unknown }> {
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: dir,
-      OS_AUTH_URL: `${url}/identity`,
-      OS_USERNAME: who.user ?? "admin",
-      OS_PASSWORD: who.password ?? ADMIN_PASSWORD,
-      OS_PROJECT_NAME: who.project ?? "admin",
-      OS_USER_DOMAIN_NAME: "Default",
-      OS_PROJECT_DOMAIN_NAME: "Default",
-      OS_IDENTITY_API_VERSION: "3",
-      OS_REGION_NAME: "RegionOne",
-    };
-    try {
-      const { stdout } = await run("openstack", args, { env, cwd: dir, timeout: 60_000 });
-      return { stdout, json: () => JSON.parse(stdout) };
-    } catch (err) {
-      const e = err as { stderr?: string; stdout?: string; message: string };
-      throw new Error(`openstack ${args.join(" ")} failed: ${e.stderr || e.stdout || e.message}`);
-    }
-  }
+  /** Runs `openstack … -f json` with an explicit OS_* environment (openrc values). */
+  const os = (args: string[], who: { user?: string; password?: string; project?: string } = {}): Promise<CliResult> =>
+    openstack({ url, dir, user: who.user, password: who.password ?? ADMIN_PASSWORD, project: who.project }, args);
 
   it("the openrc bootstrap writes is what the CLI needs", () => {
     const rc = openrcText({ authUrl: `${url}/identity`, user: "admin", password: "p'w", project: "admin", region: "RegionOne" });
