@@ -1,11 +1,13 @@
 // The test image's scripts. Stage 1 (initramfs /init): load modules, switch to the disk root
 // (ps.root= on the kernel command line). Stage 2 (busybox init on the disk root): metadata from
 // fw_cfg (opt/peerstack/<key>, written by the QEMU driver) or the kernel command line
-// (ps.<key>=), network, the ready marker on the serial console, ACPI power button → poweroff,
-// ctrl-alt-del → reboot.
+// (ps.<key>=), network, the ready marker on the serial console, a user_data script (cloud-init's
+// "#!" case), ACPI power button → poweroff, ctrl-alt-del → reboot.
 
 /** Printed on the serial console when the guest is up: `PEERSTACK-READY hostname=… ip=… mtu=… root=… uptime=…`. */
 export const READY_MARKER = "PEERSTACK-READY";
+/** Printed when the guest starts its user_data script (Nova user_data starting with "#!"). */
+export const USERDATA_MARKER = "PEERSTACK-USERDATA";
 export const POWERDOWN_MARKER = "PEERSTACK-POWERDOWN";
 export const REBOOT_MARKER = "PEERSTACK-REBOOT";
 export const ROOT_FAILED_MARKER = "PEERSTACK-ROOT-FAILED";
@@ -73,7 +75,14 @@ fi
 [ "$(hostname)" = "(none)" ] && hostname "$(cat /etc/hostname)"
 acpid -c /etc/acpi -l /dev/null -p /var/run/acpid.pid
 echo "PEERSTACK-READY hostname=$(hostname) id=@{ID:-none} ip=@{IP:-none} mtu=$(cat /sys/class/net/eth0/mtu 2>/dev/null || echo none) root=$(awk '$2=="/"{print $1}' /proc/mounts | tail -1) uptime=$(cut -d' ' -f1 /proc/uptime)" > /dev/console
-`.replaceAll("@{", "${").replace("MODULES", TEST_IMAGE_MODULES.join(" ")).replace("PREFIX", FW_CFG_PREFIX);
+# Nova user_data (base64 in fw_cfg): a script ("#!" first) runs once in the background, output on the console.
+UD=$(fw user_data)
+if [ -n "$UD" ] && echo "$UD" | base64 -d > /run/user-data 2>/dev/null && [ "$(head -c 2 /run/user-data)" = "#!" ]; then
+  chmod 755 /run/user-data
+  echo "USERDATA_MARKER" > /dev/console
+  setsid /run/user-data < /dev/null > /dev/console 2>&1 &
+fi
+`.replaceAll("@{", "${").replace("MODULES", TEST_IMAGE_MODULES.join(" ")).replace("PREFIX", FW_CFG_PREFIX).replace("USERDATA_MARKER", USERDATA_MARKER);
 
 export const RC_SHUTDOWN = `#!/bin/sh
 echo "PEERSTACK-SHUTDOWN" > /dev/console
