@@ -44,12 +44,19 @@ export interface PlacementServiceComponents {
   store: ServerStore;
   quota: QuotaEscrow;
   requester: Requester;
+  /** This node's id: records it schedules carry `scheduled_by`, so it can recover them after a crash. */
+  self?: string;
 }
 
 export interface PlacementService {
   createServer(req: CreateServerRequest): Promise<CreatedServer>;
   /** Quota amounts a server holds (returned by whoever deletes it, once). */
   quotaOf(flavor: CreateServerRequest["flavor"]): { instances: number; cores: number; ram: number };
+  /**
+   * After a restart: servers this node was scheduling when it died (BUILD, task_state scheduling, no
+   * host) go to ERROR "No valid host was found" and their quota is returned. Call once, before serving.
+   */
+  recover(): Promise<number>;
 }
 
 export function placementService(): (c: PlacementServiceComponents) => PlacementService {
@@ -106,6 +113,16 @@ export function placementService(): (c: PlacementServiceComponents) => Placement
 
     return {
       quotaOf,
+      async recover() {
+        if (!c.self) return 0;
+        const orphans = c.store.list(SERVER_KIND, (r) => r.scheduled_by === c.self && r.task_state === "scheduling" && r.status === "BUILD" && typeof r.host !== "string");
+        for (const r of orphans) {
+          const message = "No valid host was found. The node scheduling this server restarted before it was placed.";
+          await c.store.put(SERVER_KIND, r.id, { status: "ERROR", task_state: null, fault: { code: 500, message } });
+          await c.quota.release(String(r.project_id), quotaOf({ id: String(r.flavor_id), vcpus: Number(r.vcpus), ram: Number(r.ram), disk: Number(r.disk) }));
+        }
+        return orphans.length;
+      },
       async createServer(req) {
         validate(req);
         const spec = specOf(req);
@@ -124,6 +141,7 @@ export function placementService(): (c: PlacementServiceComponents) => Placement
           status: "BUILD",
           task_state: "scheduling",
           host: null,
+          ...(c.self ? { scheduled_by: c.self } : {}),
         };
         try {
           await c.store.put(SERVER_KIND, req.id, fields);

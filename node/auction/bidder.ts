@@ -23,6 +23,8 @@ export interface BidderComponents {
 export interface BidderHooks {
   /** Called once per server when this host claims it. */
   onClaim?(serverId: string, attempt: number): void;
+  /** Awaited before a remote award's answer: makes the claim survive a crash (node/capacity/claim-journal.ts). */
+  durable?(serverId: string, attempt: number): Promise<void>;
 }
 
 export interface Bidder {
@@ -62,7 +64,12 @@ export function bidder(init: BidderInit = {}): (c: BidderComponents) => Bidder {
         running = true;
         const me = c.transport.self;
         c.transport.handle(BID_PROTOCOL, async (_from, data) => encode<BidAnswer>("auction.bid", me, self.bid(readBidAsk(decode(data, ["auction.bid"]).body))));
-        c.transport.handle(AWARD_PROTOCOL, async (_from, data) => encode<AwardAnswer>("auction.award", me, self.award(readAwardAsk(decode(data, ["auction.award"]).body))));
+        c.transport.handle(AWARD_PROTOCOL, async (_from, data) => {
+          const ask = readAwardAsk(decode(data, ["auction.award"]).body);
+          const answer = self.award(ask);
+          if (answer.outcome === "claimed" && self.hooks.durable) await self.hooks.durable(ask.serverId, ask.attempt);
+          return encode<AwardAnswer>("auction.award", me, answer);
+        });
         c.transport.handle(RELEASE_PROTOCOL, async (_from, data) =>
           encode("auction.release", me, { freed: self.release(readReleaseAsk(decode(data, ["auction.release"]).body)) }),
         );

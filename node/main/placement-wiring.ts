@@ -10,7 +10,9 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { advertiser, CAPACITY_TOPIC } from "../capacity/adverts.ts";
+import { claimJournal } from "../capacity/claim-journal.ts";
 import { Ledger } from "../capacity/ledger.ts";
+import { strayClaims } from "../capacity/stray-claims.ts";
 import { CapacityView } from "../capacity/view.ts";
 import { bidder, type Bidder } from "../auction/bidder.ts";
 import { requester, type Requester } from "../auction/requester.ts";
@@ -43,6 +45,8 @@ export interface RunningPlacement {
   requester: Requester;
   quota: QuotaEscrow;
   placement: PlacementService;
+  /** Decision latency of the auctions this node ran as front node (ms, most recent last). */
+  decisions: { ms: number[]; failures: number };
   stop(): Promise<void>;
 }
 
@@ -65,32 +69,71 @@ export async function startPlacement(w: PlacementWiring): Promise<RunningPlaceme
   const total = hostTotals(w.dataDir, w.env);
   const ledger = new Ledger({ node: w.self, az: w.az, total });
   const view = new CapacityView(w.self, clock);
-  // Claims granted before a restart: the servers this node owns.
-  for (const r of w.store.list(SERVER_KIND, (r) => r.host === w.self)) {
-    ledger.adopt({ serverId: r.id, attempt: n(r.placement_attempt ?? r.attempt) || 1, resources: { vcpus: n(r.vcpus), ramMb: n(r.ram), diskGb: n(r.disk) }, group: typeof r.group_id === "string" ? r.group_id : undefined });
-  }
+  const resourcesOf = (r: Record<string, unknown>) => ({ vcpus: n(r.vcpus), ramMb: n(r.ram), diskGb: n(r.disk) });
+  const adoptRecord = (r: Record<string, unknown> & { id: string }) =>
+    ledger.adopt({ serverId: r.id, attempt: n(r.placement_attempt ?? r.attempt) || 1, resources: resourcesOf(r), group: typeof r.group_id === "string" ? r.group_id : undefined });
+  // Claims granted before a restart: the servers this node owns, and every claim it answered an award for.
+  for (const r of w.store.list(SERVER_KIND, (r) => r.host === w.self)) adoptRecord(r);
+  const ledgerKv = await LevelKv.open(join(w.dataDir, "ledger"));
+  const journal = claimJournal()({ clock, kv: ledgerKv, ledger });
+  const journaled = await journal.load();
+  const stray = strayClaims({
+    self: w.self,
+    ledger,
+    lookup: (id) => ({ record: w.store.get(SERVER_KIND, id), tombstoned: w.store.stateOf(SERVER_KIND, id)?.deleted !== undefined }),
+    onRelease: (server, reason) => w.log.info({ server, reason }, "released a stray claim"),
+  });
+  stray.sweep();
+  journal.start();
   const adverts = advertiser({ intervalMs: w.advertMs ? Math.max(w.advertMs, 1000) : 2000, coalesceMs: 100 })({ clock, random: random.fork("adverts"), transport: w.transport, ledger, view });
   const bid = bidder()({ clock, ledger, transport: w.transport });
+  bid.hooks.durable = (serverId) => journal.persist(serverId);
   const req = requester()({ clock, random: random.fork("requester"), transport: w.transport, view, local: bid });
+  // Decision latency as the front node sees it (auction only: from the first bid ask to the award).
+  const decisions = { ms: [] as number[], failures: 0 };
+  const timed: Requester = {
+    stats: req.stats,
+    async place(spec, opts) {
+      const t0 = performance.now();
+      try {
+        return await req.place(spec, opts);
+      } catch (err) {
+        decisions.failures++;
+        throw err;
+      } finally {
+        decisions.ms.push(performance.now() - t0);
+        if (decisions.ms.length > 200_000) decisions.ms.splice(0, 100_000);
+      }
+    },
+  };
   const quotaKv = await LevelKv.open(join(w.dataDir, "quota"));
   const quota = quotaEscrow({ fullSyncMs: 15_000 })({ clock, random: random.fork("quota"), transport: w.transport, hlc: w.store.hlc, kv: quotaKv });
   await quota.start();
-  const placement = placementService()({ store: w.store, quota, requester: req });
+  const placement = placementService()({ store: w.store, quota, requester: timed, self: w.self });
+  const recovered = await placement.recover();
 
   const off = w.store.onChange(({ delta, record, local }) => {
     if (delta.kind === SERVER_KIND && (!record || record.deleted === true || record.status === "DELETED")) {
       if (ledger.release(delta.id)) w.log.info({ server: delta.id }, "released the claim of a deleted server");
+    } else if (delta.kind === SERVER_KIND && record) {
+      // A record naming this host that we hold no claim for (awarded while we restarted): count it.
+      if (record.host === w.self && !ledger.hasClaim(delta.id)) adoptRecord(record);
+      else stray.check(delta.id);
     } else if (delta.kind === "project" && local && record) {
       // The node where a project is created mints its quota (initProject skips known limits).
       quota.initProject(record.id).catch((err: unknown) => w.log.warn({ project: record.id, err: String(err) }, "minting project quota failed"));
     }
   });
   // Holds lapse lazily on the next bid; sweep them so adverts do not show lapsed holds for long.
-  const sweep = setInterval(() => ledger.expire(clock.now()), 5000);
+  // The stray-claim rule also runs here (a record's change may have arrived before the claim).
+  const sweep = setInterval(() => {
+    ledger.expire(clock.now());
+    stray.sweep();
+  }, 5000);
   sweep.unref();
   bid.start();
   adverts.start();
-  w.log.info({ total }, "placement started");
+  w.log.info({ total, claims: ledger.claimsList().length, journaled, recovered }, "placement started");
   return {
     ledger,
     view,
@@ -98,13 +141,16 @@ export async function startPlacement(w: PlacementWiring): Promise<RunningPlaceme
     requester: req,
     quota,
     placement,
+    decisions,
     async stop() {
       clearInterval(sweep);
       off();
       adverts.stop();
       bid.stop();
       quota.stop();
+      await journal.stop();
       await quotaKv.close();
+      await ledgerKv.close();
     },
   };
 }

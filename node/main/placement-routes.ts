@@ -1,0 +1,45 @@
+// Native read-only placement routes (next to /mesh and /metrics): this host's ledger, its view of a
+// project's quota counters, and the decision latencies of the auctions it ran as front node. Tests
+// and bench/placement-processes.bench.ts check invariants and measure through them.
+import type { FastifyInstance } from "fastify";
+import * as bc from "../../protocol/crdt/bounded-counter.ts";
+import { limits } from "../../protocol/placement/index.ts";
+import { DEFAULT_LIMITS, type QuotaResource } from "../quota/limits.ts";
+import type { RunningPlacement } from "./placement-wiring.ts";
+
+export function placementRoutes(app: FastifyInstance, self: string, p: RunningPlacement): void {
+  app.get("/peerstack/ledger", async () => {
+    const state = p.ledger.state();
+    return {
+      node: self,
+      total: state.total,
+      ratios: state.ratios,
+      limits: limits(state),
+      used: p.ledger.usage(),
+      claims: p.ledger.claimsList().map((a) => ({ serverId: a.serverId, attempt: a.attempt, resources: a.resources, group: a.group ?? null })),
+      holds: p.ledger.holdsList().length,
+      groups: state.groups,
+    };
+  });
+
+  // This node's rights (its own, authoritative) and its merged view of limit and usage.
+  app.get<{ Params: { project: string } }>("/peerstack/quota/:project", async (req) => {
+    const out: Record<string, { limit: number; usage: number; rights: number; minted: number; debt: number; target: number | null }> = {};
+    for (const r of Object.keys(DEFAULT_LIMITS) as QuotaResource[]) {
+      const s = p.quota.counter(req.params.project, r);
+      out[r] = { limit: bc.limit(s), usage: bc.usage(s), rights: bc.rights(s, self), minted: bc.minted(s), debt: bc.totalDebt(s), target: s.target?.value ?? null };
+    }
+    return { node: self, project: req.params.project, resources: out };
+  });
+
+  // ?reset=1 clears the samples after reading (the bench measures one phase at a time).
+  app.get<{ Querystring: { reset?: string } }>("/peerstack/placement/stats", async (req) => {
+    const d = p.decisions;
+    const out = { node: self, decisionsMs: [...d.ms], failures: d.failures, requester: { ...p.requester.stats }, quota: { ...p.quota.stats } };
+    if (req.query.reset) {
+      d.ms.length = 0;
+      d.failures = 0;
+    }
+    return out;
+  });
+}
