@@ -17,6 +17,7 @@ import { identity } from "./identity/plugin.ts";
 import { IdentityCatalog } from "./identity/model.ts";
 import { DEFAULT_COST, type ScryptCost } from "./identity/passwords.ts";
 import { networking } from "./networking/plugin.ts";
+import { openApiDocument, RouteRegistry } from "./openapi.ts";
 import { imageStub, volumeStub, type ServicePlugin } from "./service-stubs.ts";
 import type { GatewayStore } from "./store.ts";
 import { rootDocument } from "./versions.ts";
@@ -47,6 +48,8 @@ export interface BuildOptions extends GatewayOptions {
 declare module "fastify" {
   interface FastifyInstance {
     gateway: GatewayContext;
+    /** Every route of the API (method, full path, public?), as registered; the OpenAPI document's source. */
+    apiRoutes: RouteRegistry;
   }
 }
 
@@ -68,8 +71,9 @@ export function gatewayContext(o: GatewayOptions): GatewayContext {
 }
 
 // Everything inside one encapsulated context, so the auth hook and JSON parser stay off the host's routes.
-const services: FastifyPluginAsync<GatewayOptions & { ctx: GatewayContext }> = async (app, opts) => {
-  const { ctx } = opts;
+const services: FastifyPluginAsync<GatewayOptions & { ctx: GatewayContext; registry: RouteRegistry }> = async (app, opts) => {
+  const { ctx, registry } = opts;
+  app.addHook("onRoute", registry.onRoute);
   // OpenStack clients send Content-Type: application/json on some bodiless requests.
   const parseJson = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
@@ -95,6 +99,7 @@ const services: FastifyPluginAsync<GatewayOptions & { ctx: GatewayContext }> = a
       reply.code(300);
       return rootDocument(ctx.baseUrl(req));
     });
+    root.get("/openapi.json", { config: { public: true } }, async (req) => openApiDocument(registry.routes, ctx.baseUrl(req), "2.1"));
   });
   await app.register(identity, { ctx, prefix: "/identity" });
   await app.register(compute, { ctx, quotas: opts.computeQuotas, prefix: "/compute" });
@@ -105,8 +110,10 @@ const services: FastifyPluginAsync<GatewayOptions & { ctx: GatewayContext }> = a
 
 const api: FastifyPluginAsync<GatewayOptions> = async (app, opts) => {
   const ctx = gatewayContext(opts);
+  const registry = new RouteRegistry();
   app.decorate("gateway", ctx);
-  await app.register(services, { ...opts, ctx });
+  app.decorate("apiRoutes", registry);
+  await app.register(services, { ...opts, ctx, registry });
 };
 
 /** The whole API as one plugin (not encapsulated, so `app.gateway` is visible to the host app). */

@@ -22,7 +22,7 @@ function intField(o: Obj, field: string, min: number, fallback?: number): number
 }
 
 /** Flavors the caller may see: public ones, private ones shared with its project, all for admins. */
-function visible(auth: AuthContext, f: CatalogRecord): boolean {
+export function flavorVisible(auth: AuthContext, f: CatalogRecord): boolean {
   if (f.is_public !== false || isAdmin(auth)) return true;
   return Array.isArray(f.access) && auth.project !== undefined && f.access.includes(auth.project.id);
 }
@@ -31,7 +31,7 @@ export const flavorRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (
   const base = (req: FastifyRequest) => ctx.baseUrl(req);
   const find = (req: FastifyRequest, id: string): CatalogRecord => {
     const f = ctx.store.get(FLAVOR, id);
-    if (!f || !visible(requireAuth(req), f)) throw new ItemNotFoundError("flavor", id, `Flavor ${id} could not be found.`);
+    if (!f || !flavorVisible(requireAuth(req), f)) throw new ItemNotFoundError("flavor", id, `Flavor ${id} could not be found.`);
     return f;
   };
 
@@ -43,7 +43,7 @@ export const flavorRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (
     const minRam = q.minRam !== undefined ? Number(q.minRam) : 0;
     const minDisk = q.minDisk !== undefined ? Number(q.minDisk) : 0;
     let flavors = ctx.store.list(FLAVOR, (f) => {
-      if (!visible(a, f)) return false;
+      if (!flavorVisible(a, f)) return false;
       if (isPublic === undefined && f.is_public === false && !(Array.isArray(f.access) && a.project && f.access.includes(a.project.id))) return false;
       if (isPublic === "true" && f.is_public === false) return false;
       if (isPublic === "false" && f.is_public !== false) return false;

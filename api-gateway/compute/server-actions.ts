@@ -3,7 +3,7 @@
 // (409 "Cannot 'start' instance X while it is in vm_state active"); the owner converges from `desired`.
 import type { FastifyPluginAsync } from "fastify";
 import { requireAuth } from "../auth/plugin.ts";
-import { requireRole } from "../auth/policy.ts";
+import { canAccessProject, requireRole } from "../auth/policy.ts";
 import { ConflictError, InvalidRequestError, ItemNotFoundError } from "../errors.ts";
 import { bodyObject } from "../identity/http.ts";
 import { isoMicro } from "../identity/model.ts";
@@ -103,6 +103,8 @@ export const serverActionRoutes: FastifyPluginAsync<ServerRouteOptions> = async 
     const b = bodyObject(req, "volumeAttachment");
     const volumeId = typeof b.volumeId === "string" ? b.volumeId : "";
     if (!volumeId) throw new InvalidRequestError("Invalid input for field/attribute volumeId.");
+    const vol = ctx.store.get("volume", volumeId);
+    if (vol && !canAccessProject(a, String(vol.project_id))) throw new ItemNotFoundError("volume", volumeId, `Volume ${volumeId} could not be found.`);
     allow(s, "attach_volume", ["active", "stopped"]);
     const list = attachments(s);
     if (list.some((x) => x.volumeId === volumeId)) throw new ConflictError(`Volume ${volumeId} is already attached to instance ${s.id}`);

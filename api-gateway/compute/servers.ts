@@ -14,6 +14,7 @@ import { bodyObject, query } from "../identity/http.ts";
 import { isoMicro } from "../identity/model.ts";
 import type { CatalogRecord } from "../store.ts";
 import { canSee } from "../image/plugin.ts";
+import { flavorVisible } from "./flavors.ts";
 import { keypairId, KEYPAIR } from "./keypairs.ts";
 import { atLeast } from "./microversion.ts";
 import { serverBackend, type ServerBackend } from "./server-backend.ts";
@@ -97,7 +98,7 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
     if (!name || name.length > 255) throw new InvalidRequestError("Invalid input for field/attribute name. Value: must be 1-255 characters");
     const flavorId = refId(b.flavorRef, "flavorRef");
     const flavor = ctx.store.get("flavor", flavorId);
-    if (!flavor) throw new InvalidRequestError(`Flavor ${flavorId} could not be found.`);
+    if (!flavor || !flavorVisible(a, flavor)) throw new InvalidRequestError(`Flavor ${flavorId} could not be found.`);
     let imageId: string | undefined;
     if (b.imageRef !== undefined && b.imageRef !== "") {
       imageId = refId(b.imageRef, "imageRef");
@@ -127,7 +128,15 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
     const maxCount = Number(b.max_count ?? minCount);
     if (!Number.isInteger(minCount) || !Number.isInteger(maxCount) || minCount < 1 || maxCount < minCount || maxCount > 100) throw new InvalidRequestError("min_count and max_count must be integers with 1 <= min_count <= max_count <= 100");
     const hintsRaw = ((req.body as Obj)["os:scheduler_hints"] ?? (req.body as Obj)["OS-SCH-HNT:scheduler_hints"] ?? {}) as Obj;
-    const list = (v: unknown) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).map(String));
+    // same_host/different_host may only name servers the caller sees (else they would reveal placement).
+    const list = (v: unknown) =>
+      v === undefined
+        ? undefined
+        : (Array.isArray(v) ? v : [v]).map((x) => {
+            const s = ctx.store.get(SERVER, String(x));
+            if (!s || !canAccessProject(a, String(s.project_id))) throw new InvalidRequestError(`Invalid scheduler hint: instance ${String(x)} could not be found.`);
+            return String(x);
+          });
     let group: { id: string; policy: GroupPolicy; maxServerPerHost?: number } | undefined;
     if (hintsRaw.group !== undefined) {
       const g = ctx.store.get(SERVER_GROUP, String(hintsRaw.group));

@@ -80,6 +80,8 @@ export async function authenticateRequest(ctx: GatewayContext, body: unknown, he
     const p = ctx.identity.project(user.default_project_id);
     if (p && p.enabled !== false && ctx.identity.directRoles(user.id, p.id).length > 0) project = p;
   }
-  if (project && ctx.identity.directRoles(user.id, project.id).length === 0) throw new ScopeForbiddenError(project.id);
+  // Name the project as the request did: a caller without a role there must not learn its id.
+  const asked = isObj(scope) && isObj(scope.project) ? String(scope.project.id ?? scope.project.name) : project?.id;
+  if (project && ctx.identity.directRoles(user.id, project.id).length === 0) throw new ScopeForbiddenError(asked ?? project.id);
   return { user, methods: parent ? ["token", ...parent.methods.filter((m) => m !== "token")] : methods, project, parent };
 }

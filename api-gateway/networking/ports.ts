@@ -128,10 +128,19 @@ export const portRoutes: FastifyPluginAsync<NetworkingDeps> = async (app, { ctx,
     return f;
   }
 
+  // A port may name as its device only a server of a project the caller may act for (else it would join that VM).
+  function checkDevice(a: AuthContext, o: Record<string, unknown>): void {
+    const id = str(o, "device_id");
+    if (!id || isAdmin(a)) return;
+    const server = ctx.store.get("server", id);
+    if (server && server.project_id !== a.project?.id) throw badRequest(`Invalid input for device_id. Reason: device ${id} does not belong to project ${a.project?.id ?? ""}.`);
+  }
+
   app.post("/ports", async (req, reply) => {
     const a = caller(req);
     const o = body(req, "port");
     onlyKnown(o, CREATE);
+    checkDevice(a, o);
     const networkId = str(o, "network_id");
     if (!networkId) throw badRequest("Invalid input for operation: network_id is required.");
     const net = visible(a, ctx.store.get(NETWORK, networkId), "network", networkId);
@@ -185,6 +194,7 @@ export const portRoutes: FastifyPluginAsync<NetworkingDeps> = async (app, { ctx,
     requireWrite(a, p, "update_port");
     const o = body(req, "port");
     onlyKnown(o, UPDATABLE);
+    checkDevice(a, o);
     const fields: Record<string, unknown> = { ...binding(o) };
     for (const k of ["name", "description", "device_id", "device_owner"]) if (o[k] !== undefined) fields[k] = str(o, k) ?? "";
     for (const k of ["admin_state_up", "port_security_enabled"]) if (o[k] !== undefined) fields[k] = bool(o, k);
