@@ -13,6 +13,7 @@ import { openstackApi, type GatewayOptions } from "../../api-gateway/app.ts";
 import { bootstrapIdentity, openrcText } from "../../api-gateway/identity/bootstrap.ts";
 import { networking } from "../../api-gateway/networking/plugin.ts";
 import type { ServicePlugin } from "../../api-gateway/service-stubs.ts";
+import { volumeService } from "../../api-gateway/volume/plugin.ts";
 import type { ComputeQuotas } from "../../api-gateway/compute/limits.ts";
 import { attachServerBackend, type ServerBackend } from "../../api-gateway/compute/server-backend.ts";
 import * as bc from "../../protocol/crdt/bounded-counter.ts";
@@ -88,7 +89,12 @@ export function escrowQuotas(quota: QuotaEscrow, store: CrdtStore): ComputeQuota
 export async function mountApi(app: FastifyInstance, w: ApiWiring): Promise<MountedApi> {
   const ipam = new Ipam({ store: w.store, node: w.self, transport: w.transport });
   ipam.start();
-  const services: NonNullable<GatewayOptions["services"]> = { network: networking({ ipam }) as ServicePlugin, ...w.extra?.services };
+  const services: NonNullable<GatewayOptions["services"]> = {
+    network: networking({ ipam }) as ServicePlugin,
+    // Cinder: volumes held by this node (the front node), quota through the escrow.
+    volume: volumeService(w.placement ? { quota: w.placement.quota } : {}),
+    ...w.extra?.services,
+  };
   await app.register(openstackApi, {
     ...(w.placement ? { computeQuotas: escrowQuotas(w.placement.quota, w.store) } : {}),
     ...w.extra,
