@@ -5,6 +5,7 @@ import { readHostState, type HostState } from "../../protocol/placement/index.ts
 import type { Random } from "../../protocol/random.ts";
 import { fields } from "../../protocol/validate.ts";
 import type { Transport } from "../mesh/transport.ts";
+import { sharedDecoder } from "../mesh/shared-decode.ts";
 import { decode, encode } from "../mesh/wire.ts";
 import type { Ledger } from "./ledger.ts";
 import type { CapacityView } from "./view.ts";
@@ -60,6 +61,9 @@ export function readAdvert(body: unknown, path = "body"): CapacityAdvert {
   const f = fields(body, path);
   return { seq: f.count("seq"), state: f.field("state", readHostState) };
 }
+
+/** An advert's bytes → validated, frozen advert; decoded once however many subscribers get those bytes. */
+export const decodeAdvert = sharedDecoder((data: Uint8Array): CapacityAdvert => readAdvert(decode<unknown>(data, [ADVERT_TYPE]).body));
 
 const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 /** Same-typed records of numbers (Resources, AllocationRatios): fixed keys. */
@@ -145,8 +149,7 @@ export function advertiser(init: AdvertiserInit = {}): (c: AdvertiserComponents)
           c.transport.subscribe(topic, (msg) => {
             if (msg.from === c.transport.self) return;
             try {
-              const env = decode<unknown>(msg.data, [ADVERT_TYPE]);
-              const advert = readAdvert(env.body);
+              const advert = decodeAdvert(msg.data);
               if (advert.state.node !== msg.from) return; // a node speaks only for itself
               c.view.learn(advert.state, advert.seq);
             } catch {
