@@ -151,15 +151,15 @@ describe("VMs on two namespace hosts across VXLAN", () => {
   it("VM1 on host 1 gets its lease and MTU by DHCP and pings VM2 on host 2 over VXLAN (1450-byte packets)", async () => {
     const vm2 = startVm({ name: "vm2", ns: lab.hosts[1], tap: "pstap-vm2", mac: "52:54:00:10:00:02", ping: [], tries: 0 });
     const vm1 = startVm({ name: "vm1", ns: lab.hosts[0], tap: "pstap-vm1", mac: "52:54:00:10:00:01", ping: ["10.60.0.12"], tries: 90, size: 1422 });
-    expect((await waitConsole(vm2, /PS-NET .*/, 90_000))[0]).toContain("ip=10.60.0.12 server=10.60.0.3 mtu=1450");
-    expect((await waitConsole(vm1, /PS-NET .*/, 90_000))[0]).toContain("ip=10.60.0.11 server=10.60.0.2 mtu=1450");
-    expect((await waitConsole(vm1, /PS-PING 10\.60\.0\.12 \w+/, 120_000))[0]).toBe("PS-PING 10.60.0.12 OK");
+    expect((await waitConsole(vm2, /PS-NET [^\r\n]*mtu=\d+\r?\n/, 90_000))[0]).toContain("ip=10.60.0.12 server=10.60.0.3 mtu=1450");
+    expect((await waitConsole(vm1, /PS-NET [^\r\n]*mtu=\d+\r?\n/, 90_000))[0]).toContain("ip=10.60.0.11 server=10.60.0.2 mtu=1450");
+    expect((await waitConsole(vm1, /PS-PING 10\.60\.0\.12 \w+\r?\n/, 120_000))[0].trim()).toBe("PS-PING 10.60.0.12 OK");
   }, 240_000);
 
   it("VM3 on network B (same subnet numbers, host 2) reaches network B across VXLAN but neither VM of network A", async () => {
     const vm3 = startVm({ name: "vm3", ns: lab.hosts[1], tap: "pstap-vm3", mac: "52:54:00:10:00:03", ping: ["10.60.0.21", "10.60.0.11", "10.60.0.12"], tries: 4 });
-    expect((await waitConsole(vm3, /PS-NET .*/, 90_000))[0]).toContain("ip=10.60.0.13 server=10.60.0.5 mtu=1450");
-    const done = await waitConsole(vm3, /PS-PING 10\.60\.0\.21 \w+[\s\S]*PS-PING 10\.60\.0\.11 \w+[\s\S]*PS-PING 10\.60\.0\.12 \w+/, 90_000);
+    expect((await waitConsole(vm3, /PS-NET [^\r\n]*mtu=\d+\r?\n/, 90_000))[0]).toContain("ip=10.60.0.13 server=10.60.0.5 mtu=1450");
+    const done = await waitConsole(vm3, /PS-PING 10\.60\.0\.21 \w+[\s\S]*PS-PING 10\.60\.0\.11 \w+[\s\S]*PS-PING 10\.60\.0\.12 \w+\r?\n/, 90_000);
     expect(done[0]).toMatch(/PS-PING 10\.60\.0\.21 OK[\s\S]*PS-PING 10\.60\.0\.11 FAIL[\s\S]*PS-PING 10\.60\.0\.12 FAIL/);
   }, 240_000);
 
@@ -176,7 +176,7 @@ describe("VMs on two namespace hosts across VXLAN", () => {
     const { text } = await waitServerConsole(compute, "srv1", /PEERSTACK-READY [^\n]*\n/, { timeoutMs: 120_000 });
     expect(text).toMatch(/PEERSTACK-READY hostname=srv1 id=srv1 ip=10\.60\.0\.31\/24 mtu=1450/);
     const vm4 = startVm({ name: "vm4", ns: lab.hosts[1], tap: "pstap-vm4", mac: "52:54:00:10:00:04", ping: ["10.60.0.31"], tries: 60, size: 1422 });
-    expect((await waitConsole(vm4, /PS-NET .*/, 90_000))[0]).toContain("ip=10.60.0.14 server=10.60.0.3 mtu=1450");
-    expect((await waitConsole(vm4, /PS-PING 10\.60\.0\.31 \w+/, 120_000))[0]).toBe("PS-PING 10.60.0.31 OK");
+    expect((await waitConsole(vm4, /PS-NET [^\r\n]*mtu=\d+\r?\n/, 90_000))[0]).toContain("ip=10.60.0.14 server=10.60.0.3 mtu=1450");
+    expect((await waitConsole(vm4, /PS-PING 10\.60\.0\.31 \w+\r?\n/, 120_000))[0].trim()).toBe("PS-PING 10.60.0.31 OK");
   }, 300_000);
 });

@@ -35,6 +35,13 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const log = pino({ level: config.logLevel, base: { name: config.name } });
+  // A stray rejection (e.g. a libp2p stream reset nobody awaited) must not take the whole agent down
+  // silently: log it with its stack and keep serving. A thrown exception leaves state unknown: exit.
+  process.on("unhandledRejection", (reason) => log.error({ err: reason instanceof Error ? { message: reason.message, stack: reason.stack } : String(reason) }, "unhandled promise rejection"));
+  process.on("uncaughtException", (err) => {
+    log.fatal({ err: { message: err.message, stack: err.stack } }, "uncaught exception; exiting");
+    process.exit(70);
+  });
   const agent = await startAgent(config, log);
   stderr.write(`peerstack node ${agent.id} (${config.name})\n  http: ${agent.httpUrl}  (try ${agent.httpUrl}/mesh)\n  p2p:  ${agent.p2p.join(" ")}\n`);
   await new Promise<void>((resolve) => {

@@ -104,14 +104,25 @@ export class MeshProcess {
     clearTimeout(t);
   }
 
+  /** Wraps a failed request with the process's exit status and log tail when it has died. */
+  private async call(path: string, init: RequestInit): Promise<Response> {
+    try {
+      return await fetch(`${this.httpUrl}${path}`, init);
+    } catch (err) {
+      const p = this.proc;
+      if (p.exitCode === null && p.signalCode === null) throw err;
+      throw new Error(`${init.method ?? "GET"} ${path} on ${this.spec.name}: the process exited (code ${p.exitCode}, signal ${p.signalCode}); last log lines:\n${this.logs.slice(-30).join("\n")}`, { cause: err });
+    }
+  }
+
   async get<T>(path: string): Promise<T> {
-    const res = await fetch(`${this.httpUrl}${path}`, { signal: AbortSignal.timeout(10_000) });
+    const res = await this.call(path, { signal: AbortSignal.timeout(10_000) });
     if (!res.ok) throw new Error(`GET ${path} on ${this.spec.name}: ${res.status} ${await res.text()}`);
     return (path === "/metrics" ? res.text() : res.json()) as Promise<T>;
   }
 
   async post<T>(path: string, body: unknown): Promise<{ status: number; body: T; headers: Headers }> {
-    const res = await fetch(`${this.httpUrl}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+    const res = await this.call(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
     return { status: res.status, body: (await res.json()) as T, headers: res.headers };
   }
 
@@ -128,7 +139,7 @@ export class MeshProcess {
 
   /** The record, or undefined; with waitMs the node answers as soon as the record arrives. */
   async record(kind: string, id: string, waitMs = 0): Promise<Record<string, unknown> | undefined> {
-    const res = await fetch(`${this.httpUrl}/mesh/records/${kind}/${id}${waitMs ? `?wait=${waitMs}` : ""}`, { signal: AbortSignal.timeout(5000 + waitMs) });
+    const res = await this.call(`/mesh/records/${kind}/${id}${waitMs ? `?wait=${waitMs}` : ""}`, { signal: AbortSignal.timeout(5000 + waitMs) });
     return res.status === 200 ? ((await res.json()) as Record<string, unknown>) : undefined;
   }
 
