@@ -11,6 +11,7 @@ import type { CatalogRecord } from "../store.ts";
 import { serverBackend } from "./server-backend.ts";
 import { findServer, type ServerRouteOptions } from "./servers.ts";
 import { SERVER } from "./server-view.ts";
+import { reserveVolume, unreserveVolume } from "../volume/attach.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -110,6 +111,7 @@ export const serverActionRoutes: FastifyPluginAsync<ServerRouteOptions> = async 
     if (list.some((x) => x.volumeId === volumeId)) throw new ConflictError(`Volume ${volumeId} is already attached to instance ${s.id}`);
     const inUse = ctx.store.list(SERVER, (o) => o.id !== s.id && attachments(o).some((x) => x.volumeId === volumeId));
     if (inUse.length) throw new ConflictError(`Volume ${volumeId} is attached to another instance`);
+    await reserveVolume(ctx, a, s, volumeId); // volume side: exists, available, on the server's host (api-gateway/volume/attach.ts)
     const device = typeof b.device === "string" && b.device ? b.device : `/dev/vd${String.fromCharCode(98 + list.length)}`;
     const att = { id: volumeId, volumeId, serverId: s.id, device };
     await ctx.store.put(SERVER, s.id, { volumes_attached: [...list, att], updated_at: now() });
@@ -122,6 +124,7 @@ export const serverActionRoutes: FastifyPluginAsync<ServerRouteOptions> = async 
     requireRole(a, "member", "os_compute_api:os-volumes-attachments:delete");
     const list = attachments(s);
     if (!list.some((x) => x.volumeId === req.params.vol)) throw new ItemNotFoundError("volume_attachment", req.params.vol, `Volume ${req.params.vol} is not attached to instance ${s.id}`);
+    await unreserveVolume(ctx, req.params.vol);
     await ctx.store.put(SERVER, s.id, { volumes_attached: list.filter((x) => x.volumeId !== req.params.vol), updated_at: now() });
     return reply.code(202).send();
   });

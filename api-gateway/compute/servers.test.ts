@@ -231,6 +231,8 @@ describe("Nova servers routes", () => {
     expect((await nova("PUT", `/os-quota-sets/${project}`, admin, { quota_set: { instances: 0 } })).statusCode).toBe(400);
     expect((await nova("GET", `/os-quota-sets/${project}/defaults`, bob)).json().quota_set.instances).toBe(10);
     await g.store.put("server", id, { status: "ACTIVE", vm_state: "active" });
+    expect((await nova("POST", `/servers/${id}/os-volume_attachments`, bob, { volumeAttachment: { volumeId: "vol-1" } })).statusCode).toBe(404); // no such volume yet
+    await g.store.put("volume", "vol-1", { project_id: project, size: 1, status: "available", host: g.nodeKey.id });
     const att = await nova("POST", `/servers/${id}/os-volume_attachments`, bob, { volumeAttachment: { volumeId: "vol-1" } });
     expect(att.json().volumeAttachment).toEqual({ id: "vol-1", volumeId: "vol-1", serverId: id, device: "/dev/vdb" });
     expect((await nova("POST", `/servers/${id}/os-volume_attachments`, bob, { volumeAttachment: { volumeId: "vol-1" } })).statusCode).toBe(409);

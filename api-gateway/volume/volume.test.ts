@@ -187,4 +187,38 @@ describe("Cinder v3 routes", () => {
     expect((await call("GET", "/v3/types/nope", bob)).statusCode).toBe(404);
     expect((await call("GET", "/v3/os-availability-zone", bob)).json().availabilityZoneInfo).toEqual([{ zoneName: "nova", zoneState: { available: true } }]);
   });
+  it("Nova attach: available volume on the server's host → attaching; pristine elsewhere → moves to the server's host; used elsewhere → 409; detach → detaching", async () => {
+    const nova = (method: "POST" | "DELETE", url: string, payload?: unknown) =>
+      g.app.inject({ method, url: `/compute/v2.1${url}`, headers: { "x-auth-token": bob }, ...(payload ? { payload: payload as object } : {}) });
+    await g.store.put("node", "node-b", { name: "host-b", az: "edge-b", addresses: [] });
+    await g.store.put("server", "s-here", { project_id: demo, name: "a", host: g.nodeKey.id, status: "ACTIVE", vm_state: "active" });
+    await g.store.put("server", "s-there", { project_id: demo, name: "b", host: "node-b", status: "ACTIVE", vm_state: "active" });
+    const mk = async (extra: Record<string, unknown> = {}) => {
+      const v = (await call("POST", "/v3/volumes", bob, { volume: { size: 1 } })).json().volume;
+      await g.store.put("volume", v.id, { status: "available", ...extra });
+      return v.id as string;
+    };
+    const v1 = await mk();
+    expect((await nova("POST", "/servers/s-here/os-volume_attachments", { volumeAttachment: { volumeId: v1 } })).statusCode).toBe(200);
+    expect(g.store.get("volume", v1)).toMatchObject({ status: "attaching", host: g.nodeKey.id });
+    const again = await nova("POST", "/servers/s-there/os-volume_attachments", { volumeAttachment: { volumeId: v1 } });
+    expect(again.statusCode).toBe(409); // attached to s-here already
+    expect((await nova("DELETE", `/servers/s-here/os-volume_attachments/${v1}`)).statusCode).toBe(202);
+    expect(g.store.get("volume", v1)?.status).toBe("detaching");
+
+    const v2 = await mk();
+    expect((await nova("POST", "/servers/s-there/os-volume_attachments", { volumeAttachment: { volumeId: v2 } })).statusCode).toBe(200);
+    expect(g.store.get("volume", v2)).toMatchObject({ status: "attaching", host: "node-b", availability_zone: "edge-b" });
+
+    const v3 = await mk({ pristine: false });
+    const refused = await nova("POST", "/servers/s-there/os-volume_attachments", { volumeAttachment: { volumeId: v3 } });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().conflictingRequest.message).toMatch(/attaches a volume only on the host that holds its data/);
+    expect(g.store.get("volume", v3)).toMatchObject({ status: "available", host: g.nodeKey.id });
+    expect(g.store.get("server", "s-there")?.volumes_attached).toEqual([{ id: v2, volumeId: v2, serverId: "s-there", device: "/dev/vdb" }]);
+
+    await g.store.put("volume", v3, { status: "creating" });
+    expect((await nova("POST", "/servers/s-here/os-volume_attachments", { volumeAttachment: { volumeId: v3 } })).statusCode).toBe(400);
+    expect((await nova("POST", "/servers/s-here/os-volume_attachments", { volumeAttachment: { volumeId: "nope" } })).statusCode).toBe(404);
+  });
 });

@@ -50,6 +50,13 @@ export interface ServerSpec {
   accel?: "auto" | "kvm" | "tcg";
 }
 
+/** A volume hot-plugged into a running server (storage driver's path and format). */
+export interface VolumeDisk {
+  volumeId: string;
+  path: string;
+  format: "qcow2" | "raw";
+}
+
 export type PowerState = "running" | "paused" | "shutdown" | "stopped";
 
 export interface ServerStatus {
@@ -92,6 +99,12 @@ export interface ComputeDriver {
   list(): Promise<ServerStatus[]>;
   /** On agent start: find servers whose hypervisor still runs (from a previous agent) and take them over. */
   adopt(): Promise<ServerStatus[]>;
+  /** Hot-plugs a volume into the running server (idempotent). */
+  attachVolume?(id: string, disk: VolumeDisk): Promise<void>;
+  /** Unplugs it (the guest must release it within timeoutMs, default 30 s); not plugged = no-op. */
+  detachVolume?(id: string, volumeId: string, opts?: { timeoutMs?: number }): Promise<void>;
+  /** Is the volume plugged into the running server? */
+  volumeAttached?(id: string, volumeId: string): Promise<boolean>;
 }
 
 export class ServerNotFoundError extends PeerstackError {

@@ -10,6 +10,7 @@ import { accelCounters, hostAccel, type AccelChoice } from "./accel.ts";
 import { QmpClient } from "./qmp.ts";
 import { fwCfgEntries, instancePaths, qemuArgs, type InstancePaths } from "./qemu-args.ts";
 import { clearRuntime, detectFormat, instancePid, kill, waitExit } from "./qemu-process.ts";
+import { plugVolume, unplugVolume, volumePlugged } from "./qemu-volumes.ts";
 import {
   ComputeError, InvalidServerSpecError, ServerNotFoundError,
   type ComputeDriver, type PowerState, type RebootOptions, type ServerSpec, type ServerStatus, type StopOptions,
@@ -100,6 +101,14 @@ export function qemuDriver(init: QemuDriverInit): ComputeDriver {
     } catch (e) {
       return { id, state: "running", pid, accel: runtime.accel, detail: `QMP unreachable: ${(e as Error).message}` };
     }
+  }
+
+  /** QMP on a server whose QEMU runs (ServerNotFoundError when there is none). */
+  async function runningQmp<T>(id: string, action: string, fn: (q: QmpClient) => Promise<T>): Promise<T> {
+    const p = pathsOf(id);
+    await readSpec(p, id, action);
+    if ((await instancePid(p)) === undefined) throw new ServerNotFoundError(id, `${action}: not running`);
+    return withQmp(p, fn);
   }
 
   async function spawnQemu(spec: ServerSpec, p: InstancePaths): Promise<void> {
@@ -277,6 +286,11 @@ export function qemuDriver(init: QemuDriverInit): ComputeDriver {
       }
       return out;
     },
+
+    // Volumes: over QMP on the running QEMU (qemu-volumes.ts), serialised with the other operations.
+    attachVolume: (id, disk) => locked(id, () => runningQmp(id, `attaching volume "${disk.volumeId}"`, (q) => plugVolume(q, id, disk))),
+    detachVolume: (id, volumeId, opts = {}) => locked(id, () => runningQmp(id, `detaching volume "${volumeId}"`, (q) => unplugVolume(q, id, volumeId, opts.timeoutMs ?? 30_000))),
+    volumeAttached: (id, volumeId) => runningQmp(id, "query-block", (q) => volumePlugged(q, volumeId)),
 
     async adopt() {
       const all = await this.list();

@@ -14,6 +14,7 @@ import type { StorageDriver } from "../../drivers/storage/interface.ts";
 import { PeerstackError } from "../../protocol/errors.ts";
 import { reconciler, type Reconciler } from "../reconciler/reconciler.ts";
 import type { ImageSource, ReconcilerInit, ReconcilerStore } from "../reconciler/types.ts";
+import { volumeReconciler } from "../reconciler/volumes.ts";
 import { systemClock } from "../runtime/system.ts";
 
 export class ImageNotCachedError extends PeerstackError {
@@ -93,5 +94,16 @@ export async function startReconciler(w: ReconcilerWiring): Promise<RunningRecon
     log,
   });
   await r.start();
-  return { reconciler: r, compute, storage, stop: () => r.stop() };
+  // Cinder volumes and snapshots this node holds, with the same drivers (node/reconciler/volumes.ts).
+  const volumes = volumeReconciler(w.init?.resyncMs ? { resyncMs: w.init.resyncMs } : {})({ self: w.self, clock: systemClock, store: w.store, compute, storage, images, log: log.child({ component: "volumes" }) });
+  await volumes.start();
+  return {
+    reconciler: r,
+    compute,
+    storage,
+    async stop() {
+      await volumes.stop();
+      await r.stop();
+    },
+  };
 }
