@@ -238,6 +238,11 @@ const TABLE: Record<string, Row> = {
   "GET /networking/v2.0": () => [{ url: N, expect: "any" }],
   "GET /networking/v2.0/extensions": () => [{ url: `${N}/extensions`, expect: "ok" }],
   "GET /networking/v2.0/extensions/:alias": () => [{ url: `${N}/extensions/binding`, expect: "ok" }],
+  "GET /networking/v2.0/availability_zones": () => [{ url: `${N}/availability_zones`, expect: "ok" }],
+  "GET /networking/v2.0/quotas": () => [{ url: `${N}/quotas`, expect: DENY }],
+  "GET /networking/v2.0/quotas/:project": (a, b) => [{ url: `${N}/quotas/${a.project}`, expect: DENY }, { url: `${N}/quotas/${b.project}`, expect: "ok" }],
+  "GET /networking/v2.0/quotas/:project/default": (a) => [{ url: `${N}/quotas/${a.project}/default`, expect: DENY }],
+  "GET /networking/v2.0/quotas/:project/details": (a, b) => [{ url: `${N}/quotas/${a.project}/details`, expect: DENY }, { url: `${N}/quotas/${b.project}/details`, expect: "ok" }],
   ...neutronRows(),
 };
 

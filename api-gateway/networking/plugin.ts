@@ -10,8 +10,10 @@ import { networkVersions } from "../versions.ts";
 import { useNeutronErrors } from "./common.ts";
 import { networkRoutes } from "./networks.ts";
 import { portRoutes } from "./ports.ts";
+import { quotaRoutes } from "./quotas.ts";
 import { securityGroupRoutes } from "./security-groups.ts";
 import { subnetRoutes } from "./subnets.ts";
+import { zoneRoutes } from "./zones.ts";
 
 export interface NetworkingDeps {
   ctx: GatewayContext;
@@ -59,6 +61,8 @@ export function networking(opts: { ipam?: Ipam | ((ctx: GatewayContext) => Ipam)
         await v2.register(subnetRoutes, deps);
         await v2.register(portRoutes, deps);
         await v2.register(securityGroupRoutes, deps);
+        await v2.register(quotaRoutes, deps);
+        await v2.register(zoneRoutes, deps);
       },
       { prefix: "/v2.0" },
     );
