@@ -5,7 +5,7 @@ import { SeededRandom } from "../../protocol/random.ts";
 import { ManualClock } from "../../protocol/testing/manual-clock.ts";
 import { MemoryNetwork } from "../mesh/memory-transport.ts";
 import { MemoryKv } from "../store/memory-kv.ts";
-import { quotaEscrow, type QuotaEscrow } from "./escrow.ts";
+import { QUOTA_TOPIC, quotaEscrow, type QuotaEscrow } from "./escrow.ts";
 import { QuotaExceededError } from "./limits.ts";
 
 async function mesh(n: number) {
@@ -118,5 +118,50 @@ describe("quota escrow", () => {
     await again.start();
     expect(again.rights("p", "instances")).toBe(1);
     await expect(again.take("p", { instances: 2 })).rejects.toThrow(/Quota exceeded for instances: Requested 2, but already used 2 of 3/);
+  });
+
+  it("topic option: deltas go only to that topic's subscribers, one message per take; transfers still cross topics", async () => {
+    const clock = new ManualClock(1_000_000);
+    const net = new MemoryNetwork({ clock, latencyMs: 2 });
+    const random = new SeededRandom(7);
+    const make = (id: string, topic: string) => quotaEscrow({ timeoutMs: 200, topic })({ clock, random: random.fork(id), transport: net.join(id), hlc: new Hlc({ node: id, clock }) });
+    const a = [make("a0", "peerstack/quota/siteA/1"), make("a1", "peerstack/quota/siteA/1")];
+    const b = make("b0", "peerstack/quota/siteB/1");
+    for (const e of [...a, b]) await e.start();
+    const seen = new Map<string, number>();
+    const watcher = net.join("w0");
+    for (const t of ["peerstack/quota/siteA/1", "peerstack/quota/siteB/1", QUOTA_TOPIC]) watcher.subscribe(t, () => seen.set(t, (seen.get(t) ?? 0) + 1));
+    await a[0].initProject("p", { instances: 10, cores: 20 });
+    await clock.run(10);
+    // a1 learnt the limit by its site topic, b0 did not
+    expect(a[1].counter("p", "cores").grants).toEqual({ a0: 20 });
+    expect(b.counter("p", "cores").grants).toEqual({});
+    seen.clear();
+    await a[0].take("p", { instances: 1, cores: 4 });
+    await clock.run(10);
+    expect(seen.get("peerstack/quota/siteA/1")).toBe(1); // instances + cores in one message
+    expect(seen.get("peerstack/quota/siteB/1")).toBeUndefined();
+    expect(seen.get(QUOTA_TOPIC)).toBeUndefined();
+    expect(bc.usage(a[1].counter("p", "cores"))).toBe(4);
+    expect(bc.usage(a[1].counter("p", "instances"))).toBe(1);
+    // a node of another site still gets rights by transfer (direct), from a peer that holds them
+    let done = false;
+    const t = b.take("p", { instances: 1, cores: 2 }).then(() => (done = true));
+    while (!done) await clock.run(5, 1);
+    await t;
+    expect(b.rights("p", "cores")).toBeGreaterThanOrEqual(0);
+    expect(bc.usage(b.counter("p", "cores"))).toBe(6);
+  });
+
+  it("a forged batched delta (rows of another node) is dropped", async () => {
+    const m = await mesh(2);
+    await m.nodes[0].initProject("p", { instances: 5 });
+    await m.clock.run(10);
+    const forger = m.net.join("evil");
+    const { encode } = await import("../mesh/wire.ts");
+    const grant = bc.grant(bc.empty(), "q1", 100).delta;
+    await forger.publish(QUOTA_TOPIC, encode("quota.deltas", "evil", { deltas: [{ key: "p/instances", delta: grant }] }));
+    await m.clock.run(10);
+    expect(m.nodes[1].rights("p", "instances")).toBe(0);
   });
 });

@@ -10,6 +10,7 @@ import type { Cancel, Clock } from "../../protocol/clock.ts";
 import type { Hlc } from "../../protocol/hlc.ts";
 import type { Random } from "../../protocol/random.ts";
 import { fields } from "../../protocol/validate.ts";
+import { sharedDecoder } from "../mesh/shared-decode.ts";
 import type { Transport } from "../mesh/transport.ts";
 import { decode, encode } from "../mesh/wire.ts";
 import type { KvStore } from "../store/kv.ts";
@@ -25,6 +26,12 @@ export interface QuotaEscrowInit {
   timeoutMs?: number;
   /** Publish every counter's full state this often (0 = never; transfers and deltas only). */
   fullSyncMs?: number;
+  /**
+   * The gossip topic of this node's deltas and full states (default QUOTA_TOPIC, every node). A large
+   * mesh gives each group of nodes that serve the same projects (a site, an AZ) its own topic, so a
+   * delta is decoded only where its project is used; transfers (direct) work across topics.
+   */
+  topic?: string;
 }
 
 export interface QuotaEscrowComponents {
@@ -58,9 +65,39 @@ interface TransferAsk {
   want: number;
 }
 
+/** What a gossiped quota message carries: counter deltas (their author's rows only) or full states. */
+interface QuotaGossip {
+  type: "quota.delta" | "quota.deltas" | "quota.state";
+  entries: { key: string; state: bc.BoundedCounter }[];
+}
+
+/**
+ * Decoded once per message (many subscribers of one topic in the simulator share it). "quota.delta"
+ * and "quota.state" carry one key; "quota.deltas" (one take or release of several resources) a list.
+ */
+const decodeQuotaGossip = sharedDecoder((data: Uint8Array): QuotaGossip => {
+  const env = decode(data, ["quota.delta", "quota.deltas", "quota.state"]);
+  const f = fields(env.body, "body");
+  const type = env.type as QuotaGossip["type"];
+  if (type === "quota.deltas") {
+    const entries = f.array(
+      "deltas",
+      (y, q) => {
+        const g = fields(y, q);
+        return { key: g.string("key", { min: 3, max: 512 }), state: g.field("delta", bc.read) };
+      },
+      { max: 64 },
+    );
+    return { type, entries };
+  }
+  const key = f.string("key", { min: 3, max: 512 });
+  return { type, entries: [{ key, state: bc.read(f.field(type === "quota.delta" ? "delta" : "state", (x) => x), "body") }] };
+});
+
 export function quotaEscrow(init: QuotaEscrowInit = {}): (c: QuotaEscrowComponents) => QuotaEscrow {
   const askUnknown = init.askUnknown ?? 3;
   const timeoutMs = init.timeoutMs ?? 1000;
+  const topic = init.topic ?? QUOTA_TOPIC;
   return (c) => {
     const me = c.transport.self;
     const counters = new Map<string, bc.BoundedCounter>();
@@ -82,7 +119,13 @@ export function quotaEscrow(init: QuotaEscrowInit = {}): (c: QuotaEscrowComponen
     async function commit(steps: [string, bc.Step][]): Promise<void> {
       for (const [key, s] of steps) counters.set(key, bc.merge(get(key), s.state));
       await persist(steps.map(([k]) => k));
-      for (const [key, s] of steps) void c.transport.publish(QUOTA_TOPIC, encode("quota.delta", me, { key, delta: s.delta })).catch(() => {});
+      if (steps.length === 0) return;
+      // One message per commit: a take of three resources is one gossip message, not three.
+      const data =
+        steps.length === 1
+          ? encode("quota.delta", me, { key: steps[0][0], delta: steps[0][1].delta })
+          : encode("quota.deltas", me, { deltas: steps.map(([key, s]) => ({ key, delta: s.delta })) });
+      void c.transport.publish(topic, data).catch(() => {});
     }
 
     /** Merges remote knowledge, then does what the merge asks of us (reconcile a limit, pay debts). */
@@ -154,14 +197,13 @@ export function quotaEscrow(init: QuotaEscrowInit = {}): (c: QuotaEscrowComponen
       async start() {
         if (c.kv) for await (const [k, v] of c.kv.iterate({ prefix: KV_PREFIX })) counters.set(k.slice(KV_PREFIX.length), bc.read(unpack(v), k));
         off.push(
-          c.transport.subscribe(QUOTA_TOPIC, (msg) => {
+          c.transport.subscribe(topic, (msg) => {
+            if (msg.from === me) return;
             try {
-              const env = decode(msg.data, ["quota.delta", "quota.state"]);
-              const f = fields(env.body, "body");
-              const key = f.string("key", { min: 3, max: 512 });
-              const state = bc.read(f.field(env.type === "quota.delta" ? "delta" : "state", (x) => x), "body");
-              if (env.type === "quota.delta" && !bc.isAuthoredBy(state, msg.from)) return; // a node writes only its own rows
-              void absorb(key, state).catch(() => {});
+              const g = decodeQuotaGossip(msg.data);
+              // a node writes only its own rows: deltas are checked against their sender
+              if (g.type !== "quota.state" && !g.entries.every((e) => bc.isAuthoredBy(e.state, msg.from))) return;
+              for (const e of g.entries) void absorb(e.key, e.state).catch(() => {});
             } catch {
               // malformed: dropped; anti-entropy will bring the truth
             }
@@ -182,7 +224,7 @@ export function quotaEscrow(init: QuotaEscrowInit = {}): (c: QuotaEscrowComponen
         });
         if (init.fullSyncMs) {
           const tick = () => {
-            for (const [key, state] of counters) void c.transport.publish(QUOTA_TOPIC, encode("quota.state", me, { key, state })).catch(() => {});
+            for (const [key, state] of counters) void c.transport.publish(topic, encode("quota.state", me, { key, state })).catch(() => {});
             sync = c.clock.schedule(init.fullSyncMs!, tick);
           };
           sync = c.clock.schedule(init.fullSyncMs * (0.5 + c.random.next()), tick);
