@@ -11,6 +11,7 @@ import { imageService } from "./image/plugin.ts";
 import { networking } from "./networking/plugin.ts";
 import type { ApiRoute } from "./openapi.ts";
 import type { ServicePlugin } from "./service-stubs.ts";
+import { volumeService } from "./volume/plugin.ts";
 import { testGateway } from "./testing/fixture.ts";
 import { COMPUTE_MAX_VERSION, COMPUTE_MIN_VERSION, IDENTITY_VERSION, VOLUME_MAX_VERSION, VOLUME_MIN_VERSION } from "./versions.ts";
 
@@ -25,11 +26,11 @@ const SERVICES: Array<{ prefix: string; title: string; versions: string }> = [
   { prefix: "/networking", title: "Networking (Neutron)", versions: "v2.0; no microversions" },
 ];
 
-/** The routes the gateway registers with the agent's services (real image and networking plugins; volume as served today). */
+/** The routes the gateway registers with the services the agent mounts (image, volume, networking plugins). */
 export async function apiSurface(): Promise<ApiRoute[]> {
   const dir = await mkdtemp(join(tmpdir(), "psapi-table-"));
   try {
-    const services: { image: ServicePlugin; network: ServicePlugin } = { image: imageService({ blobs: new BlobStore(dir) }), network: networking() as ServicePlugin };
+    const services = { image: imageService({ blobs: new BlobStore(dir) }), network: networking() as ServicePlugin, volume: volumeService({}) };
     const g = await testGateway({ extra: { services } });
     await g.app.ready();
     const routes = g.app.apiRoutes.operations().map((r) => ({ method: r.method, url: r.url, public: r.public }));
