@@ -10,6 +10,7 @@ import { ping, type Ping } from "@libp2p/ping";
 import { preSharedKey } from "@libp2p/pnet";
 import { tcp } from "@libp2p/tcp";
 import { createLibp2p } from "libp2p";
+import "./xsalsa20-fix.ts"; // pnet cipher: shared WebAssembly memory bug (see the file)
 
 export interface HostOptions {
   privateKey: PrivateKey;

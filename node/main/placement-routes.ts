@@ -35,7 +35,7 @@ export function placementRoutes(app: FastifyInstance, self: string, p: RunningPl
   // ?reset=1 clears the samples after reading (the bench measures one phase at a time).
   app.get<{ Querystring: { reset?: string } }>("/peerstack/placement/stats", async (req) => {
     const d = p.decisions;
-    const out = { node: self, decisionsMs: [...d.ms], failures: d.failures, requester: { ...p.requester.stats }, quota: { ...p.quota.stats } };
+    const out = { node: self, hosts: p.view.size, decisionsMs: [...d.ms], failures: d.failures, requester: { ...p.requester.stats }, quota: { ...p.quota.stats } };
     if (req.query.reset) {
       d.ms.length = 0;
       d.failures = 0;

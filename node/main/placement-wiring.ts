@@ -66,7 +66,8 @@ const n = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
 export async function startPlacement(w: PlacementWiring): Promise<RunningPlacement> {
   const clock = systemClock;
   const random = systemRandom.fork("placement");
-  const total = hostTotals(w.dataDir, w.env);
+  const env = w.env ?? process.env;
+  const total = hostTotals(w.dataDir, env);
   const ledger = new Ledger({ node: w.self, az: w.az, total });
   const view = new CapacityView(w.self, clock);
   const resourcesOf = (r: Record<string, unknown>) => ({ vcpus: n(r.vcpus), ramMb: n(r.ram), diskGb: n(r.disk) });
@@ -88,7 +89,10 @@ export async function startPlacement(w: PlacementWiring): Promise<RunningPlaceme
   const adverts = advertiser({ intervalMs: w.advertMs ? Math.max(w.advertMs, 1000) : 2000, coalesceMs: 100 })({ clock, random: random.fork("adverts"), transport: w.transport, ledger, view });
   const bid = bidder()({ clock, ledger, transport: w.transport });
   bid.hooks.durable = (serverId) => journal.persist(serverId);
-  const req = requester()({ clock, random: random.fork("requester"), transport: w.transport, view, local: bid });
+  // Bid/award answers wait up to 2 s (PEERSTACK_BID_TIMEOUT_MS): a loaded 2-core host or a slow WAN
+  // link answers late, and a late bid counted as silence fails placements while capacity is free.
+  const bidTimeoutMs = Number(env.PEERSTACK_BID_TIMEOUT_MS) > 0 ? Number(env.PEERSTACK_BID_TIMEOUT_MS) : 2000;
+  const req = requester({ bidTimeoutMs, awardTimeoutMs: bidTimeoutMs })({ clock, random: random.fork("requester"), transport: w.transport, view, local: bid });
   // Decision latency as the front node sees it (auction only: from the first bid ask to the award).
   const decisions = { ms: [] as number[], failures: 0 };
   const timed: Requester = {
