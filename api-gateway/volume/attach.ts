@@ -20,8 +20,9 @@ export async function reserveVolume(ctx: GatewayContext, a: AuthContext, server:
   if (v.host !== host) {
     const movable = v.pristine !== false && ctx.store.list(SNAPSHOT, (s) => s.volume_id === v.id).length === 0;
     if (!movable) {
+      const named = (id: unknown) => `${String(ctx.store.get(NODE_KIND, String(id))?.name ?? id)} (${String(id)})`;
       throw new ConflictError(
-        `Volume ${v.id} is stored on host ${String(v.host)} but instance ${server.id} runs on host ${host}: peerstack attaches a volume only on the host that holds its data, and this volume already has data (it was attached or snapshotted before).`,
+        `Volume ${v.id} is stored on host ${named(v.host)} but instance ${server.id} runs on host ${named(host)}: peerstack attaches a volume only on the host that holds its data, and this volume already has data (it was attached or snapshotted before).`,
       );
     }
     fields.host = host;
