@@ -15,12 +15,11 @@ export type Outcome =
 /** Releases with this attempt free a claim whatever attempt made it (the server is gone for good). */
 const DELETE_ATTEMPT = 2 ** 30;
 
-export async function placeVia(front: SimHost, a: Arrival, maxAdvertAgeMs: number): Promise<Outcome> {
+export async function placeVia(front: SimHost, a: Arrival): Promise<Outcome> {
   const clock = front.node.clock;
   const started = clock.now();
   const need = { instances: 1, cores: a.spec.resources.vcpus };
-  const peers = () => front.view.fresh(maxAdvertAgeMs).map((h) => h.node).filter((n) => n !== front.node.id);
-  if (!(await front.quota.take(a.spec.project, need, peers))) return { ok: false, reason: "quota", latencyMs: clock.now() - started };
+  if (!(await front.quota.take(a.spec.project, need))) return { ok: false, reason: "quota", latencyMs: clock.now() - started };
   try {
     const p = await front.requester.place(a.spec);
     return { ok: true, host: p.host, attempt: p.attempt, latencyMs: clock.now() - started };

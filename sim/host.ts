@@ -1,6 +1,6 @@
 // One simulated node running the real node/ code: CrdtStore over MemoryKv (kept across crashes like a
 // disk) with the catalog replicator; the capacity Ledger, CapacityView and advertiser; the auction's
-// bidder and requester. Quota escrow is the sim's stand-in over protocol/crdt/bounded-counter.
+// bidder and requester; the quota escrow (node/quota, or the sim's stand-in: sim/quota.ts).
 // crash() kills the node's timers and handlers; restart() starts fresh components on the same disk,
 // re-adopting its claims into a new ledger (holds lived in memory only).
 import type { Random } from "../protocol/random.ts";
@@ -15,7 +15,7 @@ import { bidder, type Bidder } from "../node/auction/bidder.ts";
 import { requester, type Requester } from "../node/auction/requester.ts";
 import type { SimNode } from "./net/network.ts";
 import type { SimMesh, SimTransport } from "./net/sim-transport.ts";
-import { QuotaEscrow } from "./quota-escrow.ts";
+import { nodeQuota, standInQuota, type SimQuota } from "./quota.ts";
 import type { Scenario } from "./scenario.ts";
 
 export type LedgerFactory = (d: HostDescription) => Ledger;
@@ -29,6 +29,8 @@ export interface HostInit {
   random: Random;
   /** Called when this host claims a server (checkers watch from outside). */
   onClaim: (host: SimHost, serverId: string) => void;
+  /** Up, reachable nodes of this node's AZ (its site LAN): whom its quota escrow may ask for rights. */
+  sitePeers: (host: SimHost) => string[];
   ledgerFactory?: LedgerFactory;
 }
 
@@ -40,7 +42,7 @@ export function capacityTopic(az: string): string {
 export class SimHost {
   readonly node: SimNode;
   readonly transport: SimTransport;
-  readonly quota: QuotaEscrow;
+  quota!: SimQuota;
   ledger: Ledger;
   view!: CapacityView;
   adverts!: Advertiser;
@@ -49,6 +51,7 @@ export class SimHost {
   store: CrdtStore | undefined;
   replicator: Replicator | undefined;
   private kv: MemoryKv | undefined;
+  private quotaKv: MemoryKv | undefined;
   /** Stray claims the reconciler rule released (see start()). */
   strayReleased = 0;
   private readonly init: HostInit;
@@ -58,8 +61,9 @@ export class SimHost {
     this.init = init;
     this.transport = mesh.join(node);
     this.ledger = this.newLedger();
-    this.quota = new QuotaEscrow({ timeoutMs: init.scenario.placement.bidTimeoutMs * 2 }, { transport: this.transport, random: init.random.fork("quota") });
     if (init.scenario.catalog.replicate) this.kv = new MemoryKv();
+    // The escrow's counters need a disk only if the node can crash (they are durable before use).
+    if (init.scenario.quota.escrow === "node" && init.scenario.faults.crashes.count > 0) this.quotaKv = new MemoryKv();
   }
 
   private newLedger(): Ledger {
@@ -105,7 +109,9 @@ export class SimHost {
       maxAdvertAgeMs: p.maxAdvertAgeMs,
       multipliers: p.weigher === "pack" ? PACK : SPREAD,
     })({ clock, random: random.fork("requester"), transport, view: this.view, local: this.bidder });
-    this.quota.start();
+    const makeQuota = s.quota.escrow === "node" ? nodeQuota : standInQuota;
+    this.quota = makeQuota({ az: this.node.az, timeoutMs: p.bidTimeoutMs * 2, clock, random: random.fork("quota"), transport, sitePeers: () => this.init.sitePeers(this), kv: this.quotaKv });
+    await this.quota.start();
     this.bidder.start();
     this.adverts.start();
   }
@@ -116,6 +122,8 @@ export class SimHost {
     this.transport.reset();
     this.replicator?.stop();
     this.adverts.stop();
+    this.quota.stop();
+    if (this.quotaKv) this.quotaKv = this.quotaKv.reopen();
     this.store = undefined;
     this.replicator = undefined;
     if (this.kv) this.kv = this.kv.reopen();

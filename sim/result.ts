@@ -25,7 +25,7 @@ export interface SimMetrics {
   };
   baseline: BaselineResult;
   utilisationRatioAtFirstRejection: number | null;
-  messages: { total: number; safetyPhase: number; byCategory: Record<string, number>; /** Auction + quota messages per placement request. */ perPlacement: number; advertsPerPlacement: number };
+  messages: { total: number; safetyPhase: number; byCategory: Record<string, number>; /** Auction + quota messages per placement request. */ perPlacement: number; advertsPerPlacement: number; /** Quota delta gossip (node escrow) per placement request. */ quotaGossipPerPlacement: number };
   convergence: { catalog: boolean; capacityViews: boolean; catalogConvergedAfterHealMs: number | null; transientDuplicates: number };
   violations: Violation[];
 }

@@ -41,6 +41,7 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
   const skewRandom = root.fork("skew");
   const checkerRef: { current?: Checkers } = {};
   const hosts: SimHost[] = [];
+  const byAz = new Map<string, SimHost[]>();
   for (const g of s.hosts) {
     for (let i = 0; i < g.count; i++) {
       const id = `n${String(hosts.length).padStart(5, "0")}`;
@@ -54,13 +55,14 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
         traits: g.traits,
         random: nodeRandom.fork(id),
         onClaim: (h) => checkerRef.current?.onClaim(h),
+        sitePeers: (h) => (byAz.get(h.node.az) ?? []).filter((o) => o !== h && o.node.up && net.reachable(h.node.index, o.node.index)).map((o) => o.node.id),
         ledgerFactory: opts.ledgerFactory,
       });
       hosts.push(host);
     }
   }
   const azs = [...new Set(hosts.map((h) => h.node.az))];
-  const byAz = new Map<string, SimHost[]>(azs.map((az) => [az, []]));
+  for (const az of azs) byAz.set(az, []);
   for (const h of hosts) byAz.get(h.node.az)?.push(h);
   const projects = projectsOf(s, azs);
   const arrivals = drawWorkload(s, projects, root.fork("workload"));
@@ -71,14 +73,11 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
   const baseline = runBaseline(s, hosts.map((h) => h.ledger.state()), projects, arrivals, sampleEveryMs);
 
   for (const h of hosts) await h.start();
-  // Each project's limit is split among the nodes of its home AZ (their initial grants).
+  // Each project's limits are set up on the nodes of its home AZ (node escrow: minted on the first,
+  // the others pull rights by transfer; stand-in: an even share each).
   for (const p of projects) {
     const home = byAz.get(p.az) ?? [];
-    home.forEach((h, i) => {
-      const share = (limit: number) => Math.floor(limit / home.length) + (i < limit % home.length ? 1 : 0);
-      h.quota.grant(p.id, "instances", share(p.instancesLimit));
-      h.quota.grant(p.id, "cores", share(p.coresLimit));
-    });
+    for (let i = 0; i < home.length; i++) await home[i].quota.initProject(p.id, { instances: p.instancesLimit, cores: p.coresLimit }, i, home.length);
   }
 
   const pickRandom = root.fork("front");
@@ -99,7 +98,7 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
       outcome.requested++;
       const front = pickFront(a.spec.az ?? "");
       if (!front) return void outcome.abandoned++;
-      void placeVia(front, a, s.placement.maxAdvertAgeMs).then((o) => {
+      void placeVia(front, a).then((o) => {
         latencies.push(o.latencyMs);
         if (!o.ok) {
           if (o.reason === "quota") outcome.quotaRejected++;
@@ -170,6 +169,7 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
   const sum = (pred: (k: string) => boolean) => [...net.counts].filter(([k]) => pred(k)).reduce((a, [, n]) => a + n, 0);
   const auctionMessages = sum((k) => k.includes("/auction/") || k.includes("/quota/"));
   const advertMessages = sum((k) => k.startsWith("gossip capacity"));
+  const quotaGossip = sum((k) => k.startsWith("gossip quota"));
   const metrics: SimMetrics = {
     scenario: s.name,
     seed: s.seed,
@@ -192,6 +192,7 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
       byCategory: Object.fromEntries([...net.counts].sort()),
       perPlacement: round4(auctionMessages / Math.max(1, outcome.requested)),
       advertsPerPlacement: round4(advertMessages / Math.max(1, outcome.requested)),
+      quotaGossipPerPlacement: round4(quotaGossip / Math.max(1, outcome.requested)),
     },
     convergence: { catalog: conv.catalog, capacityViews: conv.views, catalogConvergedAfterHealMs: convergedAfterMs, transientDuplicates: checkers.transientDuplicates },
     violations: checkers.violations,

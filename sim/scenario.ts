@@ -76,6 +76,11 @@ export interface CatalogSettings {
   peerWatchMs: number;
 }
 
+export interface QuotaSettings {
+  /** "node": the real node/quota escrow (per-AZ delta topic); "standin": the sim's older stand-in. */
+  escrow: "node" | "standin";
+}
+
 export interface Scenario {
   name: string;
   seed: number;
@@ -89,6 +94,7 @@ export interface Scenario {
   faults: Faults;
   placement: PlacementSettings;
   catalog: CatalogSettings;
+  quota: QuotaSettings;
 }
 
 export class ScenarioError extends PeerstackError {
@@ -101,7 +107,9 @@ export const DEFAULT_FAULTS: Faults = { loss: 0, duplicate: 0, reorder: 0, reord
 export const DEFAULT_PLACEMENT: PlacementSettings = { k: 3, maxAttempts: 3, bidTimeoutMs: 500, holdTtlMs: 2000, weigher: "spread", advertRefreshMs: 10_000, advertCoalesceMs: 100, maxAdvertAgeMs: 30_000 };
 export const DEFAULT_CATALOG: CatalogSettings = { replicate: true, antiEntropyMs: 3000, peerWatchMs: 1000 };
 
-const KEYS = new Set(["name", "seed", "durationMs", "livenessMs", "hosts", "network", "workload", "faults", "placement", "catalog", "description"]);
+export const DEFAULT_QUOTA: QuotaSettings = { escrow: "node" };
+
+const KEYS = new Set(["name", "seed", "durationMs", "livenessMs", "hosts", "network", "workload", "faults", "placement", "catalog", "quota", "description"]);
 
 export function parseScenario(json: unknown, file = "inline"): Scenario {
   if (json == null || typeof json !== "object") throw new ScenarioError(file, "not a JSON object");
@@ -112,6 +120,7 @@ export function parseScenario(json: unknown, file = "inline"): Scenario {
   for (const h of s.hosts) if (!(h.count > 0) || !(h.sites > 0) || !h.shape || !h.ratios) throw new ScenarioError(file, "each host group needs count, sites, shape, ratios");
   if (!s.workload || !Array.isArray(s.workload.flavors) || s.workload.flavors.length === 0) throw new ScenarioError(file, "workload.flavors must be a non-empty list");
   if (!(s.durationMs > 0)) throw new ScenarioError(file, "durationMs must be > 0");
+  if (s.quota?.escrow !== undefined && s.quota.escrow !== "node" && s.quota.escrow !== "standin") throw new ScenarioError(file, `quota.escrow must be "node" or "standin"`);
   return {
     name: String(s.name ?? file),
     seed: Number(s.seed ?? 1) >>> 0,
@@ -123,6 +132,7 @@ export function parseScenario(json: unknown, file = "inline"): Scenario {
     faults: { ...DEFAULT_FAULTS, ...(s.faults ?? {}), crashes: { ...DEFAULT_FAULTS.crashes, ...(s.faults?.crashes ?? {}) } },
     placement: { ...DEFAULT_PLACEMENT, ...(s.placement ?? {}) },
     catalog: { ...DEFAULT_CATALOG, ...(s.catalog ?? {}) },
+    quota: { ...DEFAULT_QUOTA, ...(s.quota ?? {}) },
   };
 }
 
