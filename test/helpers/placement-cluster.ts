@@ -218,3 +218,14 @@ export async function quotaTotals(nodes: MeshProcess[], project: string, timeout
     throw err;
   }
 }
+
+/** Settles, then re-checks the invariants until they hold or `timeoutMs` passes; returns the last report. */
+export async function settledInvariants(nodes: MeshProcess[], timeoutMs: number): Promise<{ records: ServerRecord[]; report: InvariantReport }> {
+  const start = Date.now();
+  for (;;) {
+    const records = await waitSettled(nodes, timeoutMs);
+    const report = await checkPlacement(nodes, records);
+    if ((report.overCapacity.length === 0 && report.claimProblems.length === 0) || Date.now() - start > timeoutMs) return { records, report };
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
