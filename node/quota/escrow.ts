@@ -128,8 +128,13 @@ export function quotaEscrow(init: QuotaEscrowInit = {}): (c: QuotaEscrowComponen
       void c.transport.publish(topic, data).catch(() => {});
     }
 
-    /** Merges remote knowledge, then does what the merge asks of us (reconcile a limit, pay debts). */
-    async function absorb(key: string, remote: bc.BoundedCounter): Promise<void> {
+    /**
+     * Merges remote knowledge, then does what the merge asks of us (reconcile a limit, pay debts).
+     * `durable: false` (gossip): other nodes' rows need no write here — their authors made them durable
+     * and gossip, transfers and full syncs bring them back; forgetting them in a crash only
+     * under-counts our rights (safe). Steps of our own are always written first (commit).
+     */
+    async function absorb(key: string, remote: bc.BoundedCounter, durable = true): Promise<void> {
       const before = get(key);
       const merged = bc.merge(before, remote);
       counters.set(key, merged);
@@ -150,7 +155,7 @@ export function quotaEscrow(init: QuotaEscrowInit = {}): (c: QuotaEscrowComponen
         }
       }
       if (steps.length > 0) await commit(steps);
-      else await persist([key]);
+      else if (durable) await persist([key]);
     }
 
     async function askPeer(peer: string, key: string, want: number): Promise<boolean> {
@@ -203,7 +208,7 @@ export function quotaEscrow(init: QuotaEscrowInit = {}): (c: QuotaEscrowComponen
               const g = decodeQuotaGossip(msg.data);
               // a node writes only its own rows: deltas are checked against their sender
               if (g.type !== "quota.state" && !g.entries.every((e) => bc.isAuthoredBy(e.state, msg.from))) return;
-              for (const e of g.entries) void absorb(e.key, e.state).catch(() => {});
+              for (const e of g.entries) void absorb(e.key, e.state, false).catch(() => {});
             } catch {
               // malformed: dropped; anti-entropy will bring the truth
             }
