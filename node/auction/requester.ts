@@ -79,17 +79,18 @@ export function requester(init: RequesterInit = {}): (c: RequesterComponents) =>
     const me = c.transport.self;
     const stats: RequesterStats = { placements: 0, failures: 0, messages: 0 };
 
-    async function call<T>(peer: string, protocol: string, type: string, body: unknown, timeoutMs: number, read: (b: unknown) => T): Promise<T> {
+    /** `body` or, when the same ask goes to several peers, its bytes encoded once. */
+    async function call<T>(peer: string, protocol: string, type: string, body: unknown, timeoutMs: number, read: (b: unknown) => T, bytes?: Uint8Array): Promise<T> {
       stats.messages++;
-      const answer = await c.transport.request(peer, protocol, encode(type, me, body), { timeoutMs });
+      const answer = await c.transport.request(peer, protocol, bytes ?? encode(type, me, body), { timeoutMs });
       stats.messages++;
       return read(decode(answer).body);
     }
 
-    async function bid(node: string, ask: BidAsk): Promise<BidAnswer | undefined> {
+    async function bid(node: string, ask: BidAsk, bytes: () => Uint8Array): Promise<BidAnswer | undefined> {
       try {
         if (node === me) return c.local?.bid(ask);
-        return await call(node, BID_PROTOCOL, "auction.bid", ask, bidTimeoutMs, readBidAnswer);
+        return await call(node, BID_PROTOCOL, "auction.bid", ask, bidTimeoutMs, readBidAnswer, bytes());
       } catch {
         return undefined; // silence is no bid
       }
@@ -145,7 +146,9 @@ export function requester(init: RequesterInit = {}): (c: RequesterComponents) =>
         if (round.length === 0) break; // nobody left to ask
         for (const n of round) asked.add(n);
         const ask: BidAsk = { spec, attempt, holdTtlMs };
-        const answers = await Promise.all(round.map((n) => bid(n, ask)));
+        let askBytes: Uint8Array | undefined; // one encoding for the whole round
+        const bytes = () => (askBytes ??= encode("auction.bid", me, ask));
+        const answers = await Promise.all(round.map((n) => bid(n, ask, bytes)));
         const bids: HostState[] = [];
         busy = [];
         answers.forEach((a, i) => {
