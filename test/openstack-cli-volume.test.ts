@@ -2,8 +2,9 @@
 // QEMU under TCG): a volume created through node 2 is held by node 2; attached to a server that runs on
 // node 1 it moves there (it is pristine), node 1 hot-plugs it into the running QEMU and the guest sees a
 // virtio disk with the volume's serial (a user_data script prints /sys/block on the console); detach
-// unplugs it; snapshots; a used volume on another host is refused with 409; quota show; delete leaves
-// no volume file on either node.
+// unplugs it; snapshots; a used volume on another host is refused with 409; quota show; a volume attached
+// to a stopped server is plugged when it starts and freed when the server is deleted; delete leaves no
+// volume file on either node.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -165,7 +166,20 @@ describe("openstack CLI: volumes end to end on real agents", () => {
     expect(existsSync(volumeFile(1, volId))).toBe(false);
     expect(existsSync(volumeFile(2, v2.id))).toBe(false);
 
+    // attached while the server is stopped: in-use at once, plugged when its QEMU starts again; deleting the server frees it
+    await os(1, ["server", "stop", "vm1"]);
+    await waitFor("SHUTOFF", async () => (await osJson(1, ["server", "show", "vm1"])).status === "SHUTOFF", 120_000, 500);
+    const v3 = await osJson(1, ["volume", "create", "--size", "1", "v3"]);
+    await status(1, ["volume", "show", "v3"], "available");
+    await os(2, ["server", "add", "volume", "vm1", "v3"]);
+    await status(1, ["volume", "show", "v3"], "in-use");
+    const beforeStart = consoleLog().length;
+    await os(1, ["server", "start", "vm1"]);
+    await waitFor("the restarted guest sees v3", async () => consoleLog().slice(beforeStart).includes(`vdb=${String(v3.id).slice(0, 20)}`), 180_000, 300);
     await os(1, ["server", "delete", "vm1"]);
+    await status(2, ["volume", "show", "v3"], "available");
+    await os(2, ["volume", "delete", "v3"]);
+    await waitFor("v3 gone", async () => (await osJson(1, ["volume", "list"])).length === 0 && !existsSync(volumeFile(1, v3.id)), 60_000, 500);
     await waitFor("no QEMU left", async () => (await qemuPidsMentioning(mesh.dir)).length === 0, 90_000, 500);
   }, 900_000);
 });
