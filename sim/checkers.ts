@@ -1,7 +1,7 @@
 // Checkers watch the nodes from outside, reading the hosts' ledgers (the ground truth of what runs
 // where) rather than asking any node: no overcommit, no quota breach, one host per server,
 // anti-affinity kept; after the liveness phase, converged catalog replicas and capacity views.
-import { addResources, limits, NO_RESOURCES, type Resources } from "../protocol/placement/index.ts";
+import { limits, type Resources } from "../protocol/placement/index.ts";
 import type { SimHost } from "./host.ts";
 import type { Project } from "./workload.ts";
 
@@ -13,9 +13,15 @@ export interface Violation {
 
 /** Resources of a host's claims (servers it runs), holds not counted. */
 export function claimed(host: SimHost): Resources {
-  let used: Resources = NO_RESOURCES;
-  for (const c of host.ledger.claimsList()) used = addResources(used, c.resources);
-  return used;
+  let vcpus = 0;
+  let ramMb = 0;
+  let diskGb = 0;
+  for (const c of host.ledger.claimsList()) {
+    vcpus += c.resources.vcpus;
+    ramMb += c.resources.ramMb;
+    diskGb += c.resources.diskGb;
+  }
+  return { vcpus, ramMb, diskGb };
 }
 
 export class Checkers {
