@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { heldPaths, hostSnapshot, stillThere, WATCHED_DIRS, type HostSnapshot } from "./helpers/host-snapshot.ts";
+import { existedBefore, heldPaths, hostSnapshot, stillThere, type HostSnapshot } from "./helpers/host-snapshot.ts";
 import { labClient } from "./helpers/lab-client.ts";
 import { tapNameFor } from "../protocol/records.ts";
 
@@ -20,13 +20,17 @@ const DIR = join(TMP, "lab");
 const REPO = resolve(import.meta.dirname, "..");
 const L = labClient({ dir: DIR, name: NAME, subnet: SUBNET });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Figures for docs/notes/lab.md (stdout of the test run). */
+const say = (line: string) => process.stdout.write(`e2e: ${line}\n`);
+const since = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 const SNAPSHOT_DEPTH = 3;
 const IPS = ["192.168.77.101", "192.168.77.102", "192.168.77.103"];
 
-/** The guest's user_data: ping the others every 2 s and print each change of reachability. */
+/** The guest's user_data: every 2 s ping the others and list the block devices; print each change. */
 function pinger(targets: string[]): string {
   const script = `#!/bin/sh
 while true; do
+  d=$(ls /sys/block | tr '\\n' ' '); [ "$d" != "$disks" ] && { echo "PS-DISKS $d"; disks=$d; }
   for t in ${targets.join(" ")}; do
     if ping -c 1 -W 1 $t >/dev/null 2>&1; then r=OK; else r=FAIL; fi
     f=/run/ps-ping-$t; old=$(cat $f 2>/dev/null)
@@ -98,6 +102,7 @@ describe("issue #8 acceptance in a lab of 3", () => {
   const hostOf = new Map<string, number>();
   const servers: string[] = [];
   let demoProject = "";
+  let volumeId = "";
 
   beforeAll(() => {
     before = hostSnapshot(SNAPSHOT_DEPTH);
@@ -127,6 +132,7 @@ describe("issue #8 acceptance in a lab of 3", () => {
         server: { name: `e2e-${k}`, imageRef: image, flavorRef: flavor, networks: [{ uuid: net.id, fixed_ip: IPS[k - 1] }], user_data: pinger(IPS.filter((_, i) => i !== k - 1)) },
         "os:scheduler_hints": { group: groupId, ...(servers.length ? { different_host: [...servers] } : {}) },
       };
+      const t0 = Date.now();
       const r = await L.call(k, "POST", "/compute/v2.1/servers", tok(k), body);
       expect(r.status, JSON.stringify(r.json)).toBe(202);
       const id = (r.json.server as { id: string }).id;
@@ -134,8 +140,10 @@ describe("issue #8 acceptance in a lab of 3", () => {
       const s = await L.waitServer(k, id, admin[k - 1]!, ["ACTIVE"], 180_000);
       expect(s.status, JSON.stringify(s)).toBe("ACTIVE");
       hostOf.set(id, Number(String(s["OS-EXT-SRV-ATTR:host"]).replace(/^n/, "")));
+      say(`server e2e-${k} (through node ${k}) ACTIVE on ${String(s["OS-EXT-SRV-ATTR:host"])} in ${since(t0)}`);
     }
     expect([...hostOf.values()].sort()).toEqual([1, 2, 3]);
+    const tPing = Date.now();
     // Two of the three run on nodes that had to fetch the image from node 1 (the uploader) over the mesh.
     for (const [i, id] of servers.entries()) {
       const others = IPS.filter((_, j) => j !== i);
@@ -144,7 +152,39 @@ describe("issue #8 acceptance in a lab of 3", () => {
       expect(text).toMatch(new RegExp(`PEERSTACK-READY hostname=e2e-${i + 1} id=${id} ip=${IPS[i]!.replaceAll(".", "\\.")}/24 mtu=1450`));
       expect(text).toContain("PEERSTACK-USERDATA");
     }
+    say(`all three guests reach both others ${since(tPing)} after the last ACTIVE`);
   }, 600_000);
+
+  it("a volume created through node 1 is attached to the server on node 2: in-use, hot-plugged, the guest sees the disk", async () => {
+    const id = [...hostOf].find(([, k]) => k === 2)![0];
+    const t0 = Date.now();
+    const v = await L.call(1, "POST", "/volume/v3/volumes", demo[0]!, { volume: { size: 1, name: "e2e-vol" } });
+    expect(v.status, JSON.stringify(v.json)).toBe(202);
+    const vid = (v.json.volume as { id: string }).id;
+    const volume = async (k: number) => (await L.call(k, "GET", `/volume/v3/volumes/${vid}`, demo[k - 1]!)).json.volume as { status: string; attachments: Array<{ server_id: string }> };
+    const waitVolume = async (k: number, want: string, timeoutMs: number) => {
+      const t0 = Date.now();
+      let st = await volume(k);
+      while (st.status !== want && !/error/.test(st.status) && Date.now() - t0 < timeoutMs) {
+        await sleep(1000);
+        st = await volume(k);
+      }
+      return st;
+    };
+    expect((await waitVolume(1, "available", 90_000)).status).toBe("available");
+    const before = await L.console(2, id, demo[1]!);
+    expect(before).toMatch(/^PS-DISKS vda $/m);
+    const a = await L.call(1, "POST", `/compute/v2.1/servers/${id}/os-volume_attachments`, demo[0]!, { volumeAttachment: { volumeId: vid } });
+    expect(a.status, JSON.stringify(a.json)).toBe(200);
+    const st = await waitVolume(3, "in-use", 120_000);
+    expect(st.status, JSON.stringify(st)).toBe("in-use");
+    expect(st.attachments.map((x) => x.server_id)).toEqual([id]);
+    await L.waitConsole(1, id, demo[0]!, /^PS-DISKS vda vdb $/m, 60_000);
+    say(`volume created, attached (in-use) and seen by the guest in ${since(t0)}`);
+    const listed = (await L.call(3, "GET", `/compute/v2.1/servers/${id}/os-volume_attachments`, demo[2]!)).json.volumeAttachments as Array<{ volumeId: string }>;
+    expect(listed.map((x) => x.volumeId)).toEqual([vid]);
+    volumeId = vid;
+  }, 240_000);
 
   it("kill -9 of an agent: its VM keeps running, the others mark it down within 10 s, on restart it reports the server ACTIVE on the same QEMU", async () => {
     const id = [...hostOf].find(([, k]) => k === 2)![0];
@@ -160,9 +200,11 @@ describe("issue #8 acceptance in a lab of 3", () => {
       if (states.every((s) => s === "suspect" || s === "dead")) break;
       await sleep(200);
     }
+    say(`node 2 killed: nodes 1 and 3 see it ${states.join("/")} after ${since(t0)}`);
     expect(states.every((s) => s === "suspect" || s === "dead"), `node 2 as seen by nodes 1 and 3 after ${Date.now() - t0} ms: ${states.join(", ")}`).toBe(true);
     expect(alive(qemu!), "the guest outlives its agent").toBe(true);
     await sleep(3000); // a few pinger rounds of the other guests while node 2's agent is dead
+    const tUp = Date.now();
     const r = L.lab("up");
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/starting node 2\/3/);
@@ -170,12 +212,16 @@ describe("issue #8 acceptance in a lab of 3", () => {
     await waitAllAlive(60_000);
     const s = await L.server(2, id, admin[1]!);
     expect(s.status).toBe("ACTIVE");
+    say(`node 2 restarted (lab up) and alive on all nodes in ${since(tUp)}; its server ACTIVE, same QEMU`);
     expect(s["OS-EXT-STS:power_state"]).toBe(1);
     // Reconciled on restart: re-adopted over QMP, not booted again.
     expect(qemuOf(id)).toEqual([qemu]);
     const text = await L.console(1, id, demo[0]!);
     expect(text.match(/PEERSTACK-READY/g)?.length).toBe(1);
     expect((await L.server(1, id, admin[0]!)).status).toBe("ACTIVE");
+    // The hot-plugged volume is still attached after the restart (reconciled, not re-plugged or lost).
+    expect(((await L.call(1, "GET", `/volume/v3/volumes/${volumeId}`, demo[0]!)).json.volume as { status: string }).status).toBe("in-use");
+    expect(text.match(/^PS-DISKS /gm)?.length).toBe(2);
     // Its guest stayed reachable across VXLAN all along: no other guest ever lost it.
     const ip2 = IPS[servers.indexOf(id)]!;
     for (const other of servers.filter((x) => x !== id)) expect(pings(await L.console(1, other, demo[0]!), ip2)).toEqual(["OK"]);
@@ -199,6 +245,15 @@ describe("issue #8 acceptance in a lab of 3", () => {
     const flavor = ((await L.call(1, "GET", "/compute/v2.1/flavors", demo[0]!)).json.flavors as Array<{ id: string; name: string }>).find((f) => f.name === "m1.tiny")!.id;
     const net = ((await L.call(1, "GET", "/networking/v2.0/networks?name=demo", demo[0]!)).json.networks as Array<{ id: string }>)[0]!.id;
 
+    // Give node 3 quota rights of its own before the cut: a create through node 3 takes rights by transfer,
+    // its delete through node 3 returns them there. Both sides then hold some of the 2 spare instances.
+    const pre = await L.call(3, "POST", "/compute/v2.1/servers", demo[2]!, { server: { name: "pre-cut", imageRef: image, flavorRef: flavor, networks: [{ uuid: net }] } });
+    expect(pre.status, JSON.stringify(pre.json)).toBe(202);
+    const preId = (pre.json.server as { id: string }).id;
+    expect((await L.call(3, "DELETE", `/compute/v2.1/servers/${preId}`, demo[2]!)).status).toBe(204);
+    for (let t0 = Date.now(); (await L.call(1, "GET", `/compute/v2.1/servers/${preId}`, demo[0]!)).status !== 404; await sleep(1000)) {
+      if (Date.now() - t0 > 60_000) throw new Error(`server ${preId} not gone 60 s after its delete`);
+    }
     // Node 3 allocates an address on the demo subnet once before the cut, so it holds an address block
     // of its own (e2e-3's fixed IP came from another node's block): cut off, it can only use its own.
     const port = await L.call(3, "POST", "/networking/v2.0/ports", demo[2]!, { port: { network_id: net, name: "pre-cut" } });
@@ -215,6 +270,7 @@ describe("issue #8 acceptance in a lab of 3", () => {
         if (Date.now() - cutAt > 25_000) throw new Error(`node 3 still shows connected peers 25 s after the cut: ${JSON.stringify(m.peers)}`);
         await sleep(500);
       }
+      say(`node 3 sees no connected peer ${since(cutAt)} after the cut`);
       const kp = async (k: number, name: string) => L.call(k, "POST", "/compute/v2.1/os-keypairs", demo[k - 1]!, { keypair: { name } });
       const [k1, k3] = await Promise.all([kp(1, "cut-side-1"), kp(3, "cut-side-3")]);
       expect([k1.status, k3.status], JSON.stringify([k1.json, k3.json])).toEqual([200, 200]);
@@ -232,6 +288,7 @@ describe("issue #8 acceptance in a lab of 3", () => {
       const side = async (k: number) => [await create(k, 1), await create(k, 2)];
       const [a, b] = await Promise.all([side(1), side(3)]);
       const accepted = [...a, ...b].filter((s) => s === 202).length;
+      say(`quota during the cut (limit ${limit}, 3 in use): majority side ${a.join(",")}, cut-off side ${b.join(",")}`);
       expect(accepted, `accepted majority ${a} / cut-off ${b}`).toBeLessThanOrEqual(limit - 3);
       expect(accepted).toBeGreaterThan(0);
       // The cut-off guest loses the others, on its own console (read locally on node 3).
@@ -241,7 +298,9 @@ describe("issue #8 acceptance in a lab of 3", () => {
     } finally {
       heal(3);
     }
+    const healAt = Date.now();
     await waitAllAlive(90_000);
+    say(`healed: all nodes see 3 alive after ${since(healAt)}`);
     // Converge: both sides' writes visible on every node.
     const t0 = Date.now();
     for (const k of [1, 2, 3]) {
@@ -263,6 +322,7 @@ describe("issue #8 acceptance in a lab of 3", () => {
       if (Date.now() - t1 > 60_000) throw new Error(`quota usage does not converge: ${JSON.stringify(counts)} vs ${live} live servers`);
     }
     expect(counts[0]!.in_use).toBeLessThanOrEqual(limit);
+    say(`converged (keypairs, networks, quota in_use ${counts.map((c) => c.in_use).join("/")}) ${since(healAt)} after the heal`);
     // VXLAN heals too: the cut-off guest lost both others and reaches them again.
     const mine = IPS[servers.indexOf(onThree)]!;
     const others = IPS.filter((x) => x !== mine);
@@ -272,6 +332,7 @@ describe("issue #8 acceptance in a lab of 3", () => {
     while (!healed((text = await L.console(1, onThree, demo[0]!))) && Date.now() - t2 < 60_000) await sleep(2000);
     for (const ip of others) expect(pings(text, ip), `${ip} on the console of the cut-off guest`).toEqual(expect.arrayContaining(["OK", "FAIL"]));
     for (const ip of others) expect(pings(text, ip).at(-1)).toBe("OK");
+    say(`cut-off guest reaches the others again ${since(healAt)} after the heal`);
   }, 300_000);
 
   it("lab down leaves no namespace, process, tap, link, mount, nftables table or file outside the lab dir", async () => {
@@ -286,16 +347,19 @@ describe("issue #8 acceptance in a lab of 3", () => {
       }
     }
     // Held outside the lab dir and made while the lab ran (absent from the first listing): must go.
-    const made = [...held].filter((p) => !existedBefore(before, p));
+    const made = [...held].filter((p) => !existedBefore(before, p, SNAPSHOT_DEPTH));
     const ports = ((await L.call(1, "GET", "/networking/v2.0/ports", demo[0]!)).json.ports as Array<{ id: string }>).map((x) => x.id);
     expect(ports.length).toBeGreaterThanOrEqual(3);
     const taps = ports.map(tapNameFor);
+    const nodeIds = await Promise.all([1, 2, 3].map(async (k) => (await mesh(k)).node));
     const r = L.lab("down");
     expect(r.code, r.out).toBe(0);
+    say(`lab down: ${r.out.trim().split("\n").at(-1)}; checked ${held.size} paths its ${mine.length} processes held outside the lab dir (${made.length} made during the run): ${[...held].join(" ")}`);
     const after = hostSnapshot(SNAPSHOT_DEPTH);
     expect(procs()).toEqual([]);
     expect(stillThere(made), `paths the lab's processes held: ${[...held].join(" ")}`).toEqual([]);
-    const mark = (s: string) => s.includes(NAME) || s.includes(DIR) || /dnsmasq|qemu|psbr-|psvx-/.test(s);
+    const ids = [...servers, ...ports, volumeId, ...nodeIds];
+    const mark = (s: string) => s.includes(NAME) || s.includes(DIR) || ids.some((x) => s.includes(x));
     const newFiles = [...after.files].filter((f) => !before.files.has(f));
     expect(newFiles.filter(mark), "new files named after the lab").toEqual([]);
     expect(after.namespaces.filter((n) => n.startsWith(`${NAME}-`))).toEqual([]);
@@ -330,16 +394,4 @@ function listing(dir: string): Set<string> {
   };
   walk(dir, "", 2);
   return out;
-}
-
-/**
- * The path existed when the first listing was taken: its prefix at the listing's depth was listed
- * (deeper paths under a listed directory count as existing: the listing cannot tell). Paths outside
- * the listed places count as existing too (cannot tell; they are reported in the message).
- */
-function existedBefore(s: HostSnapshot, p: string): boolean {
-  const w = WATCHED_DIRS.find((d) => p.startsWith(`${d}/`));
-  if (!w) return true;
-  const rel = p.slice(w.length + 1).split("/");
-  return s.files.has(`${w}/${rel.slice(0, Math.min(rel.length, SNAPSHOT_DEPTH)).join("/")}`);
 }

@@ -74,7 +74,8 @@ export function heldPaths(pid: number): string[] {
   }
   try {
     const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    for (const a of args) for (const m of a.matchAll(/(?:^|[=,:])(\/[^,=:\s]+)/g)) out.add(m[1]!);
+    // Multiaddrs (/ip4/…/tcp/…) look like paths but are not.
+    for (const a of args) for (const m of a.matchAll(/(?:^|[=,:])(\/[^,=:\s]+)/g)) if (!/^\/(ip4|ip6|dns4?|dns6)\//.test(m[1]!)) out.add(m[1]!);
   } catch {
     /* gone */
   }
@@ -84,4 +85,16 @@ export function heldPaths(pid: number): string[] {
 /** Paths from `paths` that still exist. */
 export function stillThere(paths: Iterable<string>): string[] {
   return [...paths].filter((p) => existsSync(p));
+}
+
+/**
+ * The path existed when the snapshot was taken: its prefix at the snapshot's depth was listed (deeper
+ * paths under a listed directory count as existing: the listing cannot tell). Paths outside the
+ * watched places count as existing too (cannot tell).
+ */
+export function existedBefore(s: HostSnapshot, p: string, depth: number): boolean {
+  const w = WATCHED_DIRS.find((d) => p.startsWith(`${d}/`));
+  if (!w) return true;
+  const rel = p.slice(w.length + 1).split("/");
+  return s.files.has(`${w}/${rel.slice(0, Math.min(rel.length, depth)).join("/")}`);
 }
