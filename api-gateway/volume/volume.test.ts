@@ -1,5 +1,6 @@
 // Route tests for the Cinder v3 plugin over a real CrdtStore, with the real quota escrow (node/quota) on a
 // one-node in-memory mesh. No reconciler: volumes stay `creating` unless a test plays the owner.
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MemoryNetwork } from "../../node/mesh/memory-transport.ts";
 import { quotaEscrow, type QuotaEscrow } from "../../node/quota/escrow.ts";
@@ -221,4 +222,38 @@ describe("Cinder v3 routes", () => {
     expect((await nova("POST", "/servers/s-here/os-volume_attachments", { volumeAttachment: { volumeId: v3 } })).statusCode).toBe(400);
     expect((await nova("POST", "/servers/s-here/os-volume_attachments", { volumeAttachment: { volumeId: "nope" } })).statusCode).toBe(404);
   });
+  it("fuzz (fast-check, 300 requests): random paths, ids, queries and bodies on every Cinder route → no 5xx, 4xx in Cinder bodies", async () => {
+    const v = (await call("POST", "/v3/volumes", bob, { volume: { size: 1 } })).json().volume.id as string;
+    await g.store.put("volume", v, { status: "available" });
+    const s = (await call("POST", "/v3/snapshots", bob, { snapshot: { volume_id: v } })).json().snapshot.id as string;
+    const id = fc.constantFrom(v, s, demo, adminProject, "nope", "%00", "..", "a".repeat(300), "__DEFAULT__");
+    const scalar = fc.oneof(fc.string({ maxLength: 12 }), fc.integer({ min: -3, max: 5000 }), fc.double(), fc.boolean(), fc.constant(null), id);
+    const fields = fc.dictionary(fc.constantFrom("size", "name", "description", "imageRef", "snapshot_id", "source_volid", "volume_type", "availability_zone", "metadata", "volume_id", "force", "new_size", "status", "volumes", "gigabytes", "snapshots", "backups"), fc.oneof(scalar, fc.jsonValue({ maxDepth: 2 })), { maxKeys: 4 });
+    const body = fc.oneof(fc.constant(undefined), fc.jsonValue({ maxDepth: 2 }), fc.dictionary(fc.constantFrom("volume", "snapshot", "quota_set", "os-extend", "os-reset_status", "os-force_delete", "x"), fc.oneof(fields, scalar), { minKeys: 1, maxKeys: 2 }));
+    const path = fc.oneof(
+      fc.constantFrom("/volumes", "/volumes/detail", "/volumes/summary", "/snapshots", "/snapshots/detail", "/types", "/types/default", "/limits", "/os-availability-zone"),
+      id.map((x) => `/volumes/${encodeURIComponent(x)}`),
+      id.map((x) => `/volumes/${encodeURIComponent(x)}/action`),
+      id.map((x) => `/snapshots/${encodeURIComponent(x)}`),
+      id.map((x) => `/types/${encodeURIComponent(x)}`),
+      id.map((x) => `/os-quota-sets/${encodeURIComponent(x)}`),
+      id.map((x) => `/os-quota-sets/${encodeURIComponent(x)}/defaults`),
+    );
+    const req = fc.record({
+      method: fc.constantFrom("GET", "POST", "PUT", "DELETE") as fc.Arbitrary<"GET" | "POST" | "PUT" | "DELETE">,
+      prefix: fc.constantFrom("/v3", `/v3/${demo}`, `/v3/${adminProject}`),
+      path,
+      query: fc.constantFrom("", "?all_tenants=1", "?limit=1", "?limit=-1", "?marker=nope", "?sort=name:asc", "?usage=true", "?cascade=true&force=true", "?name=%00"),
+      body,
+      who: fc.constantFrom(bob, admin, eve),
+    });
+    await fc.assert(
+      fc.asyncProperty(req, async (r) => {
+        const res = await g.app.inject({ method: r.method, url: `/volume${r.prefix}${r.path}${r.query}`, headers: { "x-auth-token": r.who, "content-type": "application/json" }, ...(r.body === undefined || r.method === "GET" ? {} : { payload: JSON.stringify(r.body) }) });
+        expect(res.statusCode, `${r.method} ${r.prefix}${r.path}${r.query} ${JSON.stringify(r.body)} → ${res.body}`).toBeLessThan(500);
+        if (res.statusCode >= 400) expect(Object.values(res.json() as object)[0]).toMatchObject({ code: res.statusCode, message: expect.any(String) });
+      }),
+      { numRuns: 300, seed: 6 },
+    );
+  }, 60_000);
 });

@@ -16,6 +16,7 @@ import { releaseVolumeQuota, takeVolumeQuota } from "./quota.ts";
 import { DEFAULT_TYPE_ID, DEFAULT_TYPE_NAME } from "./types.ts";
 
 const GiB = 1024 ** 3;
+const RESETTABLE = ["available", "error", "creating", "deleting", "in-use", "attaching", "detaching", "error_deleting", "error_extending", "maintenance", "reserved"];
 const DELETABLE = ["available", "error", "error_restoring", "error_extending", "error_managing"];
 export const INVALID_DELETE =
   "Invalid volume: Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots, awaiting a transfer, or be disassociated from snapshots after volume transfer.";
@@ -225,6 +226,7 @@ export const volumeRoutes: FastifyPluginAsync<VolumeRouteOptions> = async (app, 
         requireAdmin(a, "volume_extension:volume_admin_actions:reset_status");
         const status = optText(arg, "status");
         if (!status) throw new InvalidRequestError("Invalid input received: Must specify 'status', 'attach_status' or 'migration_status' for update.");
+        if (!RESETTABLE.includes(status)) throw new InvalidRequestError(`Invalid input received: Must specify a valid status, got ${status}.`);
         await ctx.store.put(VOLUME, v.id, { status, updated_at: now() });
         return reply.code(202).send();
       }
