@@ -53,7 +53,9 @@ export function ackingStore(store: GatewayStore, replicate: Replicate): GatewayS
 
 /** Runs each request in its own write-tracking context and reports the outcome in a header. */
 export function useWriteTracking(app: FastifyInstance): void {
-  app.addHook("onRequest", (_req, _reply, done) => {
+  app.addHook("onRequest", (req, _reply, done) => {
+    // Reads write nothing: no context for them (the hot path of the API).
+    if (req.method === "GET" || req.method === "HEAD") return done();
     requests.run({ writes: 0, alone: false, acked: 0, wanted: 0 }, done);
   });
   app.addHook("onSend", async (_req, reply, payload) => {
