@@ -66,4 +66,22 @@ describe("simulator", () => {
       expect(again.metrics.violations.map((v) => `${v.kind}: ${v.detail}`)).toEqual(f.violations);
     }
   }, 120_000);
+
+  it("runs the real node/quota escrow: tight limits under faults refuse work but are never exceeded", async () => {
+    const base = loadScenario(scenario("swarm-small"));
+    expect(base.quota.escrow).toBe("node");
+    let quotaRejected = 0;
+    let transfers = 0;
+    let quotaGossip = 0;
+    for (let seed = 1; seed <= 8; seed++) {
+      const { metrics } = await runScenario(swarmScenario(base, seed));
+      expect(metrics.violations).toEqual([]);
+      quotaRejected += metrics.auction.quotaRejected;
+      transfers += metrics.messages.byCategory["direct /peerstack/quota/transfer/1"] ?? 0;
+      quotaGossip += metrics.messages.byCategory["gossip quota"] ?? 0;
+    }
+    expect(quotaRejected).toBeGreaterThan(0); // the limits bind (12 instances, 30 cores per project)
+    expect(transfers).toBeGreaterThan(0); // rights minted on one node moved to the other front nodes
+    expect(quotaGossip).toBeGreaterThan(0);
+  }, 60_000);
 });
