@@ -4,6 +4,8 @@
 // duplicates it receives. Every heartbeat (1 s) lazy gossip repairs what loss, partitions or crashed
 // mesh neighbours cost: a node lacking a recent message (mcache: 3 heartbeats) hears IHAVE from up to
 // D_lazy=6 random members; if one of them holds it and is reachable, IWANT + the message follow.
+// Heartbeats run on whole seconds, and only while some recent message had gaps: for a flood that
+// reached everyone a heartbeat has nothing to repair, so an idle or healthy topic costs no events.
 import type { Random } from "../../protocol/random.ts";
 import type { GossipMessage } from "../../node/mesh/transport.ts";
 import type { SimNetwork } from "./network.ts";
@@ -72,9 +74,11 @@ export class GossipRouter {
   publish(node: number, topic: string, data: Uint8Array): void {
     const t = this.topic(topic);
     const msg: Message = { topic: t, from: node, data, publishedAt: this.net.sched.now(), have: new Set([node]), due: new Map(), gaps: false };
-    this.forward(msg, node, -1);
+    // mcache: messages older than its window are no longer offered by lazy gossip
+    const now = msg.publishedAt;
+    if (t.recent.length > 0 && now - t.recent[0].publishedAt > MCACHE_HEARTBEATS * HEARTBEAT_MS) t.recent = t.recent.filter((m) => now - m.publishedAt <= MCACHE_HEARTBEATS * HEARTBEAT_MS);
     t.recent.push(msg);
-    this.armHeartbeat(t);
+    this.forward(msg, node, -1);
   }
 
   /** Mesh neighbours of a node on a topic (tests, figures). */
@@ -118,6 +122,7 @@ export class GossipRouter {
     const arrives = this.net.send(from, to, category, () => this.receive(msg, to, from), due);
     if (arrives < 0) {
       msg.gaps = true;
+      this.armHeartbeat(msg.topic);
       return;
     }
     if (due === undefined || arrives < due) msg.due.set(to, arrives);
@@ -138,7 +143,8 @@ export class GossipRouter {
   private armHeartbeat(t: Topic): void {
     if (t.heartbeatArmed) return;
     t.heartbeatArmed = true;
-    this.net.sched.after(HEARTBEAT_MS, () => {
+    const now = this.net.sched.now();
+    this.net.sched.at((Math.floor(now / HEARTBEAT_MS) + 1) * HEARTBEAT_MS, () => {
       t.heartbeatArmed = false;
       this.heartbeat(t);
     });
@@ -163,7 +169,7 @@ export class GossipRouter {
         }
       }
     }
-    if (t.recent.length > 0) this.armHeartbeat(t);
+    if (t.recent.some((m) => m.gaps)) this.armHeartbeat(t);
   }
 }
 
