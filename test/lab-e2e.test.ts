@@ -5,7 +5,6 @@
 // test/lab.test.ts or a developer's lab. The steps build on each other, in order. The partition is
 // an nftables drop inside node 3's namespace (table pslecut), removed by the test (and by lab down).
 import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from "node:fs";
-import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -74,23 +73,6 @@ async function waitAllAlive(timeoutMs: number): Promise<void> {
     await sleep(500);
   }
   throw new Error(`the nodes do not all see 3 alive within ${timeoutMs / 1000} s: ${seen.join(", ")}`);
-}
-
-const CUT_TABLE = "pslecut";
-function nft(k: number, script: string): void {
-  const r = spawnSync("ip", ["netns", "exec", `${NAME}-n${k}`, "nft", "-f", "-"], { input: script, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`nft in node ${k}: ${r.stderr}`);
-}
-function cut(k: number, from: number[]): void {
-  const peers = from.map((j) => `${SUBNET}.${10 + j}`).join(", ");
-  nft(k, `table inet ${CUT_TABLE} {
-  chain in { type filter hook input priority -10; policy accept; ip saddr { ${peers} } drop; }
-  chain out { type filter hook output priority -10; policy accept; ip daddr { ${peers} } drop; }
-}
-`);
-}
-function heal(k: number): void {
-  nft(k, `delete table inet ${CUT_TABLE}\n`);
 }
 
 describe("issue #8 acceptance in a lab of 3", () => {
@@ -260,7 +242,7 @@ describe("issue #8 acceptance in a lab of 3", () => {
     expect(port.status, JSON.stringify(port.json)).toBe(201);
     // The cut: node 3's namespace drops everything to and from nodes 1 and 2 (mesh and VXLAN alike);
     // the host (lab bridge address) still reaches node 3's API, so the test can talk to both sides.
-    cut(3, [1, 2]);
+    L.cut(3, [1, 2]);
     const cutAt = Date.now();
     try {
       // Node 3 notices it is alone (its connections close on failed pings).
@@ -296,7 +278,7 @@ describe("issue #8 acceptance in a lab of 3", () => {
       const left = 30_000 - (Date.now() - cutAt);
       if (left > 0) await sleep(left);
     } finally {
-      heal(3);
+      L.heal(3);
     }
     const healAt = Date.now();
     await waitAllAlive(90_000);

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const BIN = resolve(import.meta.dirname, "../../bin/peerstack.ts");
+const CUT_TABLE = "pslecut";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface Reply {
@@ -27,6 +28,13 @@ export interface LabClient {
   waitServer(k: number, id: string, token: string, want: string[], timeoutMs: number): Promise<Record<string, unknown>>;
   /** The guest's serial console through node k (os-getConsoleOutput). */
   console(k: number, id: string, token: string): Promise<string>;
+  /**
+   * Partition: node k's namespace drops everything to and from nodes `from` (mesh and VXLAN alike), by an
+   * nftables table `pslecut` in it; the host (lab bridge address) still reaches node k's API.
+   */
+  cut(k: number, from: number[]): void;
+  /** Removes the cut of node k. */
+  heal(k: number): void;
   /** Polls the console through node k until `re` matches; throws with the console tail otherwise. */
   waitConsole(k: number, id: string, token: string, re: RegExp, timeoutMs: number): Promise<string>;
 }
@@ -60,8 +68,23 @@ export function labClient(o: { dir: string; name: string; subnet: string }): Lab
       }
     }
   }
+  const nft = (k: number, script: string) => {
+    const r = spawnSync("ip", ["netns", "exec", `${o.name}-n${k}`, "nft", "-f", "-"], { input: script, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`nft in node ${k}: ${r.stderr}`);
+  };
   const c: LabClient = {
     url,
+    cut(k, from) {
+      const peers = from.map((j) => `${o.subnet}.${10 + j}`).join(", ");
+      nft(k, `table inet ${CUT_TABLE} {
+  chain in { type filter hook input priority -10; policy accept; ip saddr { ${peers} } drop; }
+  chain out { type filter hook output priority -10; policy accept; ip daddr { ${peers} } drop; }
+}
+`);
+    },
+    heal(k) {
+      nft(k, `delete table inet ${CUT_TABLE}\n`);
+    },
     lab(...args) {
       const r = spawnSync(process.execPath, [BIN, "lab", ...args, "--dir", o.dir, "--name", o.name], { encoding: "utf8", timeout: 240_000 });
       return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
