@@ -1,4 +1,4 @@
-// Fuzzing every route of the identity, compute, image and networking plugins (fast-check): requests
+// Fuzzing every route of the identity, compute, image, volume and networking plugins (fast-check): requests
 // generated from the route registry (method, path and its parameters) with ids of real records and
 // hostile strings as parameters, query strings over the filters the services read, and bodies that
 // are random JSON or shaped like the services' bodies with random values. No answer may be >= 500,
@@ -13,8 +13,8 @@ const RUNS = Number(process.env.PSAPI_FUZZ_RUNS ?? 400);
 
 const HOSTILE = ["", " ", "..", "%2F", "%00", "%25", "null", "undefined", "-1", "0", "1e309", "NaN", "true", "[]", "{}", "a".repeat(300), "😀", "%E2%82", "__proto__", "constructor", "toString", "default", "1"];
 const QUERY_KEYS = ["limit", "marker", "name", "status", "all_tenants", "all_projects", "project_id", "tenant_id", "fields", "sort_key", "sort_dir", "visibility", "member_status", "owner", "is_public", "minRam", "minDisk", "user_id", "user.id", "scope.project.id", "role.id", "include_names", "effective", "enabled", "domain_id", "network_id", "device_id", "fixed_ips", "id", "shared", "flavor", "image", "host", "changes-since", "tag", "os_hidden", "disk_format", "nocatalog", "length", "type", "detailed"];
-const RESOURCE_KEYS = ["server", "flavor", "keypair", "server_group", "network", "subnet", "port", "security_group", "security_group_rule", "project", "user", "role", "auth", "quota_set", "metadata", "meta", "volumeAttachment", "extra_specs", "os-stop", "os-start", "reboot", "os-getConsoleOutput", "addSecurityGroup", "removeSecurityGroup", "addTenantAccess", "removeTenantAccess", "identity", "scope"];
-const FIELDS = ["name", "id", "flavorRef", "imageRef", "networks", "uuid", "port", "fixed_ip", "key_name", "security_groups", "metadata", "user_data", "min_count", "max_count", "availability_zone", "ram", "vcpus", "disk", "swap", "OS-FLV-EXT-DATA:ephemeral", "os-flavor-access:is_public", "rxtx_factor", "policies", "policy", "rules", "network_id", "cidr", "ip_version", "allocation_pools", "start", "end", "gateway_ip", "enable_dhcp", "dns_nameservers", "host_routes", "fixed_ips", "subnet_id", "ip_address", "device_id", "device_owner", "mac_address", "binding:host_id", "security_group_id", "direction", "protocol", "port_range_min", "port_range_max", "remote_ip_prefix", "remote_group_id", "ethertype", "password", "original_password", "domain_id", "enabled", "default_project_id", "description", "parent_id", "public_key", "type", "user_id", "volumeId", "device", "tenant", "status", "member", "visibility", "disk_format", "container_format", "tags", "min_ram", "min_disk", "protected", "instances", "cores", "key_pairs", "shared", "admin_state_up", "mtu", "length", "methods", "token", "domain", "email", "allowed_address_pairs", "port_security_enabled", "provider:network_type", "provider:segmentation_id", "os_hidden", "kernel_id"];
+const RESOURCE_KEYS = ["volume", "snapshot", "os-extend", "os-reset_status", "os-force_delete", "server", "flavor", "keypair", "server_group", "network", "subnet", "port", "security_group", "security_group_rule", "project", "user", "role", "auth", "quota_set", "metadata", "meta", "volumeAttachment", "extra_specs", "os-stop", "os-start", "reboot", "os-getConsoleOutput", "addSecurityGroup", "removeSecurityGroup", "addTenantAccess", "removeTenantAccess", "identity", "scope"];
+const FIELDS = ["size", "volume_id", "snapshot_id", "source_volid", "volume_type", "new_size", "force", "name", "id", "flavorRef", "imageRef", "networks", "uuid", "port", "fixed_ip", "key_name", "security_groups", "metadata", "user_data", "min_count", "max_count", "availability_zone", "ram", "vcpus", "disk", "swap", "OS-FLV-EXT-DATA:ephemeral", "os-flavor-access:is_public", "rxtx_factor", "policies", "policy", "rules", "network_id", "cidr", "ip_version", "allocation_pools", "start", "end", "gateway_ip", "enable_dhcp", "dns_nameservers", "host_routes", "fixed_ips", "subnet_id", "ip_address", "device_id", "device_owner", "mac_address", "binding:host_id", "security_group_id", "direction", "protocol", "port_range_min", "port_range_max", "remote_ip_prefix", "remote_group_id", "ethertype", "password", "original_password", "domain_id", "enabled", "default_project_id", "description", "parent_id", "public_key", "type", "user_id", "volumeId", "device", "tenant", "status", "member", "visibility", "disk_format", "container_format", "tags", "min_ram", "min_disk", "protected", "instances", "cores", "key_pairs", "shared", "admin_state_up", "mtu", "length", "methods", "token", "domain", "email", "allowed_address_pairs", "port_security_enabled", "provider:network_type", "provider:segmentation_id", "os_hidden", "kernel_id"];
 
 // Values that pass the first validation step of some field, so requests get further in.
 const PLAUSIBLE = ["10.99.0.0/24", "10.88.0.50", "10.77.0.9", "0.0.0.0/0", "::/0", "ingress", "egress", "tcp", "udp", "icmp", "IPv4", "IPv6", "anti-affinity", "affinity", "soft-affinity", "qcow2", "raw", "bare", "aki", "public", "private", "shared", "community", "HARD", "SOFT", "accepted", "rejected", "pending", "ssh-rsa AAAAB3NzaC1yc2E= x", "fa:16:3e:00:00:01", "password", "token", "auto", "none", "nova", "m1.tiny", "compute:nova"];
@@ -59,6 +59,12 @@ describe("fuzzing the API from its route registry (0 responses >= 500)", () => {
       "PUT /compute/v2.1/servers/:id": [{ server: { name: "n", description: "d" } }],
       "PUT /compute/v2.1/os-quota-sets/:p": [{ quota_set: { instances: 5, cores: 10, force: true } }],
       "POST /compute/v2.1/flavors/:id/os-extra_specs": [{ extra_specs: { "hw:cpu_policy": "shared" } }],
+      "POST /volume/v3/volumes": [{ volume: { size: 1, name: "v", description: "d", metadata: { k: "v" } } }, { volume: { imageRef: b.publicImage } }],
+      "POST /volume/v3/:project_id/volumes": [{ volume: { size: 2, availability_zone: "nova", volume_type: "__DEFAULT__" } }],
+      "POST /volume/v3/snapshots": [{ snapshot: { volume_id: b.volume, name: "s", force: true } }],
+      "PUT /volume/v3/volumes/:id": [{ volume: { name: "n", metadata: {} } }],
+      "POST /volume/v3/volumes/:id/action": [{ "os-extend": { new_size: 3 } }, { "os-reset_status": { status: "available" } }],
+      "PUT /volume/v3/os-quota-sets/:p": [{ quota_set: { volumes: 20, gigabytes: 100, snapshots: 5 } }],
       "POST /networking/v2.0/networks": [{ network: { name: "n", admin_state_up: true, mtu: 1400 } }],
       "POST /networking/v2.0/subnets": [{ subnet: { network_id: b.network, cidr: "10.99.0.0/24", ip_version: 4, allocation_pools: [{ start: "10.99.0.10", end: "10.99.0.20" }], gateway_ip: "10.99.0.1", dns_nameservers: ["10.0.0.2"] } }],
       "POST /networking/v2.0/ports": [{ port: { network_id: b.network, fixed_ips: [{ subnet_id: b.subnet, ip_address: "10.88.0.50" }], security_groups: [b.secgroup], allowed_address_pairs: [{ ip_address: "10.88.0.60" }] } }],
@@ -136,7 +142,7 @@ describe("fuzzing the API from its route registry (0 responses >= 500)", () => {
     (typeof j?.code === "string" && typeof j?.message === "string") ||
     (typeof j === "object" && j !== null && Object.keys(j).length === 1 && typeof (Object.values(j)[0] as any)?.code === "number" && typeof (Object.values(j)[0] as any)?.message === "string");
 
-  for (const service of ["/identity", "/compute", "/image", "/networking"]) {
+  for (const service of ["/identity", "/compute", "/image", "/volume", "/networking"]) {
     it(`${service}: ${RUNS} generated requests, none >= 500, every 4xx in an OpenStack error body`, async () => {
       const routes = w.g.app.apiRoutes.operations().filter((r) => r.url.startsWith(service));
       expect(routes.length).toBeGreaterThan(5);

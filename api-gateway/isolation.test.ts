@@ -1,4 +1,4 @@
-// Project isolation over every route of the identity, compute, image and networking plugins: bob
+// Project isolation over every route of the identity, compute, image, volume and networking plugins: bob
 // (member of beta-proj) tries to see and change what alice's alpha-proj owns. One table row per
 // registered route (enumerated from the app's route registry, so a new route without a row fails),
 // each row one or more requests with the statuses allowed; every answer must be free of alpha's ids
@@ -233,6 +233,7 @@ const TABLE: Record<string, Row> = {
 
   "GET /volume": () => [{ url: "/volume", expect: "any" }],
   "GET /volume/v3": () => [{ url: "/volume/v3", expect: "any" }],
+  ...cinderRows(),
 
   "GET /networking": () => [{ url: "/networking", expect: "any" }],
   "GET /networking/v2.0": () => [{ url: N, expect: "any" }],
@@ -245,6 +246,50 @@ const TABLE: Record<string, Row> = {
   "GET /networking/v2.0/quotas/:project/details": (a, b) => [{ url: `${N}/quotas/${a.project}/details`, expect: DENY }, { url: `${N}/quotas/${b.project}/details`, expect: "ok" }],
   ...neutronRows(),
 };
+
+/** Cinder: every route at /volume/v3/… and /volume/v3/{project_id}/… (bob's own id; alpha's id in the URL → 400). */
+function cinderRows(): Record<string, Row> {
+  const rows: Record<string, Row> = {};
+  const routes: Record<string, (V: string, a: Record<string, string>, b: Record<string, string>) => Case[]> = {
+    "GET /volumes": (V, a) => [{ url: `${V}/volumes`, expect: "ok" }, { url: `${V}/volumes?all_tenants=1&project_id=${a.project}`, expect: "ok" }, { url: `${V}/volumes?name=alpha-volume`, expect: "ok" }],
+    "GET /volumes/detail": (V, a) => [{ url: `${V}/volumes/detail`, expect: "ok" }, { url: `${V}/volumes/detail?all_tenants=1&project_id=${a.project}`, expect: "ok" }],
+    "GET /volumes/summary": (V) => [{ url: `${V}/volumes/summary?all_tenants=1`, expect: "ok" }],
+    "POST /volumes": (V, a) => [
+      { url: `${V}/volumes`, payload: { volume: { snapshot_id: a.snapshot } }, expect: REJECT },
+      { url: `${V}/volumes`, payload: { volume: { imageRef: a.image } }, expect: REJECT },
+      { url: `${V}/volumes`, payload: { volume: { size: 1, name: "bob-vol" } }, expect: [202] },
+    ],
+    "GET /volumes/:id": (V, a) => [{ url: `${V}/volumes/${a.volume}`, expect: DENY }],
+    "PUT /volumes/:id": (V, a) => [{ url: `${V}/volumes/${a.volume}`, payload: { volume: { name: "owned" } }, expect: DENY }],
+    "DELETE /volumes/:id": (V, a) => [{ url: `${V}/volumes/${a.volume}`, expect: DENY }],
+    "POST /volumes/:id/action": (V, a) => [{ url: `${V}/volumes/${a.volume}/action`, payload: { "os-extend": { new_size: 2 } }, expect: DENY }],
+    "GET /snapshots": (V) => [{ url: `${V}/snapshots?all_tenants=1`, expect: "ok" }],
+    "GET /snapshots/detail": (V) => [{ url: `${V}/snapshots/detail`, expect: "ok" }],
+    "POST /snapshots": (V, a) => [{ url: `${V}/snapshots`, payload: { snapshot: { volume_id: a.volume, name: "bob-snap" } }, expect: REJECT }],
+    "GET /snapshots/:id": (V, a) => [{ url: `${V}/snapshots/${a.snapshot}`, expect: DENY }],
+    "PUT /snapshots/:id": (V, a) => [{ url: `${V}/snapshots/${a.snapshot}`, payload: { snapshot: { name: "owned" } }, expect: DENY }],
+    "DELETE /snapshots/:id": (V, a) => [{ url: `${V}/snapshots/${a.snapshot}`, expect: DENY }],
+    "GET /types": (V) => [{ url: `${V}/types`, expect: "ok" }],
+    "GET /types/default": (V) => [{ url: `${V}/types/default`, expect: "ok" }],
+    "GET /types/:id": (V) => [{ url: `${V}/types/__DEFAULT__`, expect: "ok" }],
+    "GET /types/:id/extra_specs": (V) => [{ url: `${V}/types/nope/extra_specs`, expect: [404] }],
+    "GET /os-availability-zone": (V) => [{ url: `${V}/os-availability-zone`, expect: "ok" }],
+    "GET /limits": (V, a) => [{ url: `${V}/limits`, expect: "ok" }, { url: `${V}/limits?project_id=${a.project}`, expect: DENY }],
+    "GET /os-quota-sets/:p": (V, a, b) => [{ url: `${V}/os-quota-sets/${a.project}?usage=true`, expect: DENY }, { url: `${V}/os-quota-sets/${b.project}`, expect: "ok" }],
+    "GET /os-quota-sets/:p/defaults": (V, a) => [{ url: `${V}/os-quota-sets/${a.project}/defaults`, expect: DENY }],
+    "PUT /os-quota-sets/:p": (V, a) => [{ url: `${V}/os-quota-sets/${a.project}`, payload: { quota_set: { volumes: 0 } }, expect: DENY }],
+    "DELETE /os-quota-sets/:p": (V, a) => [{ url: `${V}/os-quota-sets/${a.project}`, expect: DENY }],
+  };
+  for (const [key, cases] of Object.entries(routes)) {
+    const [method, path] = key.split(" ") as [string, string];
+    rows[`${method} /volume/v3${path}`] = (a, b) => cases("/volume/v3", a, b);
+    rows[`${method} /volume/v3/:project_id${path}`] = (a, b) => [
+      ...cases(`/volume/v3/${b.project}`, a, b),
+      ...cases(`/volume/v3/${a.project}`, a, b).map((c) => ({ ...c, expect: [400] })), // Malformed request url
+    ];
+  }
+  return rows;
+}
 
 /** Neutron's five collections follow one pattern. */
 function neutronRows(): Record<string, Row> {

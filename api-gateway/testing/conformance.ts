@@ -11,6 +11,7 @@ import { BlobStore } from "../../node/images/blob-store.ts";
 import { attachServerBackend, type ServerBackend } from "../compute/server-backend.ts";
 import { imageService } from "../image/plugin.ts";
 import { testGateway, type TestGateway } from "./fixture.ts";
+import { volumeService } from "../volume/plugin.ts";
 
 export interface World {
   g: TestGateway;
@@ -50,7 +51,7 @@ function must(res: LightMyRequestResponse, what: string, status?: number): Recor
 
 export async function conformanceWorld(): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), "psapi-world-"));
-  const g = await testGateway({ publicUrl: "http://node-a:8774", extra: { services: { image: imageService({ blobs: new BlobStore(dir) }) } } });
+  const g = await testGateway({ publicUrl: "http://node-a:8774", extra: { services: { image: imageService({ blobs: new BlobStore(dir) }), volume: volumeService() } } });
   const detach = attachServerBackend(g.nodeKey.id, instantPlacement(g));
   const req: World["req"] = (method, url, token, o = {}) =>
     g.app.inject({ method: method as "GET", url, headers: { "x-auth-token": token, ...o.headers }, ...(o.payload !== undefined ? { payload: o.payload as object } : {}) });
@@ -97,7 +98,9 @@ export async function conformanceWorld(): Promise<World> {
     o.server = server.id;
     // A volume record as the Cinder plugin writes it (kind "volume"), to attach from the compute API.
     o.volume = `${who}-vol-0000-0000-000000000000`;
-    await g.store.put("volume", o.volume, { name: `${who}-volume`, project_id: o.project, user_id: o.user, size: 1, status: "available", attachments: [] });
+    await g.store.put("volume", o.volume, { name: `${who}-volume`, project_id: o.project, user_id: o.user, size: 1, status: "available", attachments: [], host: g.nodeKey.id });
+    o.snapshot = `${who}-snp-0000-0000-000000000000`;
+    await g.store.put("volume_snapshot", o.snapshot, { name: `${who}-snapshot`, project_id: o.project, user_id: o.user, volume_id: o.volume, size: 1, status: "available", host: g.nodeKey.id });
   }
   // alpha shares its image with a third project (so the member routes have a member to find).
   const gamma = must(await req("POST", "/identity/v3/projects", admin, { payload: { project: { name: "gamma-proj" } } }), "gamma").project.id;
