@@ -1,5 +1,5 @@
 // `peerstack sim`: run a scenario (metrics.json + report.html), a fault swarm, or the catalog probe.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadScenario } from "../../sim/scenario.ts";
@@ -10,10 +10,17 @@ import { catalogProbe } from "../../sim/probe.ts";
 import { scaleScenario, type ScalingRow } from "../../sim/scaling.ts";
 
 const USAGE = `usage:
-  peerstack sim run <scenario.json> [--out DIR] [--seed N] [--scaling 100,1000]
+  peerstack sim run <scenario.json | name in sim/scenarios> [--out DIR] [--seed N] [--scaling 100,1000]
   peerstack sim swarm [scenario.json] [--seeds N] [--first-seed S]   (default: sim/scenarios/swarm-small.json)
   peerstack sim probe [--nodes 1000,10000] [--link-ms 20]
 `;
+
+/** A path, or the name of a shipped scenario ("continent-10k" → sim/scenarios/continent-10k.json). */
+function scenarioPath(arg: string): string {
+  if (existsSync(arg)) return arg;
+  const shipped = fileURLToPath(new URL(`../../sim/scenarios/${arg.replace(/\.json$/, "")}.json`, import.meta.url));
+  return existsSync(shipped) ? relative(process.cwd(), shipped) : arg;
+}
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -24,7 +31,7 @@ export async function run(args: string[]): Promise<number> {
   const [sub, file] = args;
   const out = (line: string) => process.stdout.write(`${line}\n`);
   if (sub === "run" && file) {
-    const s = loadScenario(file);
+    const s = loadScenario(scenarioPath(file));
     const seed = flag(args, "--seed");
     if (seed) s.seed = Number(seed) >>> 0;
     const dir = flag(args, "--out") ?? join("out", "sim", s.name);
@@ -43,13 +50,13 @@ export async function run(args: string[]): Promise<number> {
     writeFileSync(join(dir, "report.html"), renderReport(res.metrics, scaling.sort((a, b) => a.nodes - b.nodes)));
     const m = res.metrics;
     out(`placed ${m.auction.placed}/${m.auction.requested} (baseline ${m.baseline.placed}); utilisation at first rejection ${m.auction.utilisationAtFirstRejection} vs baseline ${m.baseline.utilisationAtFirstRejection} (ratio ${m.utilisationRatioAtFirstRejection})`);
-    out(`messages/placement ${m.messages.perPlacement} (+${m.messages.advertsPerPlacement} advert gossip); violations ${m.violations.length}`);
+    out(`messages/placement ${m.messages.perPlacement} (+${m.messages.advertsPerPlacement} advert gossip, +${m.messages.quotaGossipPerPlacement} quota gossip; quota escrow: ${s.quota.escrow}); violations ${m.violations.length}`);
     out(`wall ${(res.wallMs / 1000).toFixed(1)} s, ${res.events} events (${Math.round(res.events / (res.wallMs / 1000))}/s); wrote ${dir}/metrics.json and report.html`);
     for (const v of m.violations) out(`VIOLATION ${v.atMs} ms ${v.kind}: ${v.detail}`);
     return m.violations.length === 0 ? 0 : 1;
   }
   if (sub === "swarm") {
-    const path = file && !file.startsWith("--") ? file : relative(process.cwd(), fileURLToPath(new URL("../../sim/scenarios/swarm-small.json", import.meta.url)));
+    const path = file && !file.startsWith("--") ? scenarioPath(file) : relative(process.cwd(), fileURLToPath(new URL("../../sim/scenarios/swarm-small.json", import.meta.url)));
     const s = loadScenario(path);
     const seeds = Number(flag(args, "--seeds") ?? 20);
     const first = Number(flag(args, "--first-seed") ?? 1);
