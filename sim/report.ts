@@ -11,7 +11,8 @@ function lineChart(title: string, xLabel: string, yLabel: string, series: Series
   const xMax = Math.max(1e-9, ...xs), yMax = Math.max(1e-9, ...ys);
   const X = (x: number) => l + (x / xMax) * (w - l - r);
   const Y = (y: number) => h - b - (y / yMax) * (h - b - t);
-  const paths = series.map((s) => `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${s.points.map((p) => `${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(" ")}"/>`).join("");
+  // Later series are drawn thinner and dashed on top, so two identical curves both stay visible.
+  const paths = series.map((s, i) => `<polyline fill="none" stroke="${s.color}" stroke-width="${i === 0 ? 4 : 2}"${i === 0 ? "" : ' stroke-dasharray="8 5"'} points="${s.points.map((p) => `${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(" ")}"/>`).join("");
   const legend = series.map((s, i) => `<text x="${l + 10 + i * 150}" y="16" fill="${s.color}" font-size="12">■ ${esc(s.name)}</text>`).join("");
   return `<figure><figcaption>${esc(title)}</figcaption><svg width="${w}" height="${h}" xmlns="http://www.w3.org/2000/svg" font-family="sans-serif">
 <line x1="${l}" y1="${h - b}" x2="${w - r}" y2="${h - b}" stroke="#444"/><line x1="${l}" y1="${t}" x2="${l}" y2="${h - b}" stroke="#444"/>
