@@ -2,9 +2,10 @@
 // QEMU under TCG): a volume created through node 2 is held by node 2; attached to a server that runs on
 // node 1 it moves there (it is pristine), node 1 hot-plugs it into the running QEMU and the guest sees a
 // virtio disk with the volume's serial (a user_data script prints /sys/block on the console); detach
-// unplugs it; snapshots; a used volume on another host is refused with 409; quota show; a volume attached
+// unplugs it; snapshots; a volume from an image (pulled by node 2); a used volume on another host is refused with 409; quota show; a volume attached
 // to a stopped server is plugged when it starts and freed when the server is deleted; delete leaves no
 // volume file on either node.
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -152,6 +153,16 @@ describe("openstack CLI: volumes end to end on real agents", () => {
     await os(1, ["volume", "snapshot", "delete", "snap2"]);
     await waitFor("snap2 gone", async () => !(await osJson(1, ["volume", "snapshot", "list"])).some((s: Record<string, unknown>) => s.ID === s2.id), 60_000, 500);
     await os(1, ["volume", "delete", "v2"]);
+
+    // from an image: node 2 pulls the image from node 1 (blob stream) and clones it
+    const v4 = await osJson(2, ["volume", "create", "--image", "test-disk", "--size", "1", "v4"]);
+    expect(v4.bootable).toBe("true");
+    await status(1, ["volume", "show", "v4"], "available");
+    const v4info = JSON.parse(execFileSync("qemu-img", ["info", "--output=json", volumeFile(2, v4.id)], { encoding: "utf8" })) as { "virtual-size": number; "backing-filename"?: string };
+    expect(v4info["virtual-size"]).toBe(2 ** 30);
+    expect(v4info["backing-filename"]).toContain(disk);
+    await os(2, ["volume", "delete", "v4"]);
+    await waitFor("v4 gone", async () => !existsSync(volumeFile(2, v4.id)), 60_000, 500);
 
     // quotas: the compute and the volume halves
     const q = await osJson(1, ["quota", "show"]);
