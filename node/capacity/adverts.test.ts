@@ -132,4 +132,24 @@ describe("capacity adverts", () => {
     expect(a.view.ageMs("n1")).toBeLessThan(1300);
     for (const n of nodes) n.adv.stop();
   });
+
+  it("a change advert restarts the refresh interval (no refresh right after it, one within 1.2 × interval)", async () => {
+    const { clock, nodes } = mesh(2);
+    for (const n of nodes) n.adv.start();
+    await clock.run(700); // somewhere inside b's first refresh interval (0.8–1.2 s)
+    const [a, b] = nodes;
+    const sent = b.adv.published;
+    b.ledger.hold(request("w1"), 1, clock.now(), 60_000);
+    await clock.run(60); // the coalesced change advert goes out
+    expect(b.adv.published).toBe(sent + 1);
+    const changeAt = clock.now();
+    await clock.run(700); // the old cadence would have refreshed by now (first interval ended ≤ 1.2 s)
+    expect(b.adv.published).toBe(sent + 1);
+    while (b.adv.published === sent + 1) await clock.run(10);
+    const gap = clock.now() - changeAt;
+    expect(gap).toBeGreaterThanOrEqual(800 - 60);
+    expect(gap).toBeLessThanOrEqual(1200 + 10);
+    expect(a.view.get("n1")!.seq).toBe(b.adv.seq);
+    for (const n of nodes) n.adv.stop();
+  });
 });

@@ -114,7 +114,9 @@ export function advertiser(init: AdvertiserInit = {}): (c: AdvertiserComponents)
     /**
      * `refresh`: the periodic advert, sent even when nothing changed (peers age entries by it). A
      * change-triggered advert whose state equals the last one sent is skipped: a losing bidder's hold
-     * and its release within one coalescing window leave the state as it was.
+     * and its release within one coalescing window leave the state as it was. A change advert sent
+     * restarts the refresh interval: peers just heard from us, so the next refresh is due a full
+     * interval later (a busy host sends no refreshes; ages stay within 1.2 × intervalMs).
      */
     const publish = (refresh: boolean) => {
       pending?.();
@@ -126,6 +128,10 @@ export function advertiser(init: AdvertiserInit = {}): (c: AdvertiserComponents)
       published++;
       c.view.updateSelf(state, seq);
       void c.transport.publish(topic, encode<CapacityAdvert>(ADVERT_TYPE, c.transport.self, { seq, state })).catch(() => {});
+      if (!refresh && running) {
+        periodic?.();
+        arm();
+      }
     };
     const arm = () => {
       // ±20 % jitter so a mesh's adverts do not fire in step.
