@@ -60,6 +60,9 @@ export async function createHost(opts: HostOptions): Promise<PeerstackLibp2p> {
         allowedTopics: opts.topics,
         scoreParams: { IPColocationFactorWeight: 0, IPColocationFactorWhitelist: new Set(["127.0.0.1", "::1"]) },
         heartbeatInterval: 700,
+        // Duplicates (every message arrives from several peers) are dropped before the Ed25519 check,
+        // keyed like StrictSign's message id (from + seqno); only validated messages enter this cache.
+        fastMsgIdFn: (m) => (m.from && m.seqno ? `${Buffer.from(m.from).toString("base64")}/${Buffer.from(m.seqno).toString("base64")}` : `${Buffer.from(m.data ?? []).toString("base64")}`),
       }),
     },
   });

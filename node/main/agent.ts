@@ -87,7 +87,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   const httpHost = config.http.slice(0, sep).replace(/^\[|\]$/g, "");
   // --- placement hook (node/main/placement-wiring.ts): ledger, adverts, bidder, requester, quota escrow.
   const placement = await startPlacement({ dataDir: config.dataDir, self: id, az: config.az, store, transport, log: log.child({ component: "placement" }), advertMs: config.advertMs });
-  placementRoutes(app, id, placement); // GET /peerstack/ledger, /peerstack/quota/:project, /peerstack/placement/stats
+  placementRoutes(app, id, placement, { debug: config.debugRoutes }); // GET /peerstack/ledger, /peerstack/quota/:project, /peerstack/placement/stats
   // --- end placement hook
   // --- images hook (node/main/images-wiring.ts): blob store, blob stream, fetcher (the reconciler's ImageSource), Glance.
   const images = startImages({ dataDir: config.dataDir, host, store, log: log.child({ component: "images" }) });

@@ -7,7 +7,7 @@ import { limits } from "../../protocol/placement/index.ts";
 import { DEFAULT_LIMITS, type QuotaResource } from "../quota/limits.ts";
 import type { RunningPlacement } from "./placement-wiring.ts";
 
-export function placementRoutes(app: FastifyInstance, self: string, p: RunningPlacement): void {
+export function placementRoutes(app: FastifyInstance, self: string, p: RunningPlacement, opts: { debug?: boolean } = {}): void {
   app.get("/peerstack/ledger", async () => {
     const state = p.ledger.state();
     return {
@@ -41,5 +41,31 @@ export function placementRoutes(app: FastifyInstance, self: string, p: RunningPl
       d.failures = 0;
     }
     return out;
+  });
+
+  if (!opts.debug) return;
+  // Benchmark only (--debug-routes): runs `n` auctions from this node straight through the requester
+  // (no API, no records), `concurrency` at a time, and reports their latencies and message counts.
+  app.post<{ Body: { n: number; concurrency?: number; prefix: string; vcpus?: number; ramMb?: number; diskGb?: number } }>("/peerstack/debug/place", async (req) => {
+    const b = req.body;
+    const resources = { vcpus: b.vcpus ?? 1, ramMb: b.ramMb ?? 512, diskGb: b.diskGb ?? 1 };
+    const ms: number[] = [];
+    let failures = 0;
+    let next = 0;
+    const messages0 = p.requester.stats.messages;
+    const t0 = performance.now();
+    const worker = async () => {
+      for (let i = next++; i < b.n; i = next++) {
+        const s = performance.now();
+        try {
+          await p.requester.place({ serverId: `${b.prefix}-${i}`, project: "bench", resources });
+        } catch {
+          failures++;
+        }
+        ms.push(performance.now() - s);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, b.concurrency ?? 1) }, worker));
+    return { node: self, ms, failures, wallMs: performance.now() - t0, messages: p.requester.stats.messages - messages0 };
   });
 }
