@@ -65,4 +65,25 @@ describe("membership over the in-memory transport", () => {
     expect(nodes[0].store.get(NODE_KIND, "n2")?.name).toBe("host-2");
     expect(nodes[0].m.state("n2")).toBe("alive");
   });
+
+  it("repeated outages of a node do not slow down noticing its next failure", async () => {
+    const { clock, net, nodes } = await cluster(3);
+    await clock.run(5000, 20);
+    const detectMs: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      net.partition(["n0", "n1"], ["n2"]);
+      let t = 0;
+      while (nodes[0].m.state("n2") === "alive" && t < 60_000) {
+        await clock.run(250, 25);
+        t += 250;
+      }
+      detectMs.push(t);
+      await clock.run(15_000 - t, 50); // a 15 s outage, as a kill -9 + restart or a cut leaves
+      net.heal();
+      await clock.run(10_000, 50);
+      expect(nodes[0].m.state("n2")).toBe("alive");
+    }
+    // Before the fix each outage entered the detector's history as one interval: suspect after 2.75 s, then 14.5-15.75 s.
+    expect(Math.max(...detectMs), `suspect after ${detectMs.join(", ")} ms`).toBeLessThanOrEqual(detectMs[0]! + 500);
+  });
 });

@@ -164,7 +164,11 @@ class Members implements Membership {
       return;
     }
     this.counters.advertsIn++;
-    this.detector(from).heartbeat(this.c.clock.now());
+    const now = this.c.clock.now();
+    const d = this.detector(from);
+    // Back from suspect/dead: the silence was an outage, not a heartbeat interval (see PhiAccrual.resume).
+    if (d.lastHeartbeat !== undefined && d.phi(now) >= (this.init.suspectPhi ?? 3)) d.resume(now);
+    else d.heartbeat(now);
   }
 
   private detector(id: string): PhiAccrual {

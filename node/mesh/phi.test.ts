@@ -26,4 +26,21 @@ describe("PhiAccrual", () => {
   it("is zero before the first heartbeat", () => {
     expect(new PhiAccrual().phi(5000)).toBe(0);
   });
+
+  it("resume() ends an outage without recording it as an interval", () => {
+    const time = (resumeAfterOutage: boolean) => {
+      const d = new PhiAccrual();
+      let t = 0;
+      for (let i = 0; i < 20; i++) d.heartbeat((t += 1000));
+      t += 20_000; // outage
+      if (resumeAfterOutage) d.resume(t);
+      else d.heartbeat(t);
+      for (let i = 0; i < 5; i++) d.heartbeat((t += 1000));
+      let silent = 0;
+      while (d.phi(t + silent) < 3) silent += 100;
+      return silent;
+    };
+    expect(time(true)).toBeLessThan(3000);
+    expect(time(false)).toBeGreaterThan(time(true) + 2000);
+  });
 });

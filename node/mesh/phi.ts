@@ -38,6 +38,15 @@ export class PhiAccrual {
     this.last = nowMs;
   }
 
+  /**
+   * A heartbeat that ends an outage (the sender restarted, or a partition healed): it counts as the
+   * last heartbeat, but the outage is not an inter-arrival sample. Recording it would inflate the mean
+   * and spread, so every later failure of that node would take longer to notice.
+   */
+  resume(nowMs: number): void {
+    this.last = nowMs;
+  }
+
   get lastHeartbeat(): number | undefined {
     return this.last;
   }
