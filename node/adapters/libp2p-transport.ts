@@ -86,7 +86,8 @@ export class Libp2pTransport implements Transport {
     this.counters.bytesOut += data.byteLength;
     let stream;
     try {
-      stream = await this.node.dialProtocol(peerIdFromString(peer), protocol, { signal });
+      // Optimistic multistream-select: the protocol name goes out with the request (one round trip, not two).
+      stream = await this.node.dialProtocol(peerIdFromString(peer), protocol, { signal, negotiateFully: false });
     } catch (cause) {
       throw new PeerUnreachableError(peer, protocol, "cannot open a stream", { cause });
     }
