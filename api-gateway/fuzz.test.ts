@@ -10,6 +10,7 @@ import { conformanceWorld, type World } from "./testing/conformance.ts";
 
 const SEED = Number(process.env.PSAPI_FUZZ_SEED ?? 20261201);
 const RUNS = Number(process.env.PSAPI_FUZZ_RUNS ?? 400);
+const PER_ROUTE = Number(process.env.PSAPI_FUZZ_PER_ROUTE ?? 25);
 
 const HOSTILE = ["", " ", "..", "%2F", "%00", "%25", "null", "undefined", "-1", "0", "1e309", "NaN", "true", "[]", "{}", "a".repeat(300), "😀", "%E2%82", "__proto__", "constructor", "toString", "default", "1"];
 const QUERY_KEYS = ["limit", "marker", "name", "status", "all_tenants", "all_projects", "project_id", "tenant_id", "fields", "sort_key", "sort_dir", "visibility", "member_status", "owner", "is_public", "minRam", "minDisk", "user_id", "user.id", "scope.project.id", "role.id", "include_names", "effective", "enabled", "domain_id", "network_id", "device_id", "fixed_ips", "id", "shared", "flavor", "image", "host", "changes-since", "tag", "os_hidden", "disk_format", "nocatalog", "length", "type", "detailed"];
@@ -143,12 +144,12 @@ describe("fuzzing the API from its route registry (0 responses >= 500)", () => {
     (typeof j === "object" && j !== null && Object.keys(j).length === 1 && typeof (Object.values(j)[0] as any)?.code === "number" && typeof (Object.values(j)[0] as any)?.message === "string");
 
   for (const service of ["/identity", "/compute", "/image", "/volume", "/networking"]) {
-    it(`${service}: ${RUNS} generated requests, none >= 500, every 4xx in an OpenStack error body`, async () => {
+    it(`${service}: ${RUNS} generated requests + ${PER_ROUTE} per route, none >= 500, every 4xx in an OpenStack error body`, async () => {
       const routes = w.g.app.apiRoutes.operations().filter((r) => r.url.startsWith(service));
       expect(routes.length).toBeGreaterThan(5);
       const statuses = new Map<number, number>();
-      await fc.assert(
-        fc.asyncProperty(arbitraries(routes), async (x) => {
+      type Generated = typeof arbitraries extends (r: ApiRoute[]) => fc.Arbitrary<infer T> ? T : never;
+      const probe = async (x: Generated) => {
           const names = pathParams(x.route.url);
           let url = x.route.url;
           names.forEach((n, i) => (url = url.replace(`:${n}`, x.params[i] ?? "x")));
@@ -176,9 +177,10 @@ describe("fuzzing the API from its route registry (0 responses >= 500)", () => {
             }
             expect(ERROR_SHAPES(j), `error body of ${what}`).toBe(true);
           }
-        }),
-        { numRuns: RUNS, seed: SEED + service.length, endOnFailure: true },
-      );
+      };
+      await fc.assert(fc.asyncProperty(arbitraries(routes), probe), { numRuns: RUNS, seed: SEED + service.length, endOnFailure: true });
+      // Then every route on its own, so a rarely drawn route still gets PER_ROUTE requests.
+      for (const [i, r] of routes.entries()) await fc.assert(fc.asyncProperty(arbitraries([r]), probe), { numRuns: PER_ROUTE, seed: SEED + i, endOnFailure: true });
       // The generator reaches past validation: some requests succeed, many are refused.
       console.log(service, JSON.stringify([...statuses].sort((p, q) => p[0] - q[0])));
       const ok = [...statuses].filter(([s]) => s < 400).reduce((n, [, c]) => n + c, 0);

@@ -39,7 +39,7 @@ function instantPlacement(g: TestGateway): ServerBackend {
         return { record, placed };
       },
     },
-    quota: { release: async () => {}, setLimit: async () => {}, counter: () => bc.empty() },
+    quota: quotaStandIn,
     consoleOutput: async (s) => `console of ${s.id}`,
   };
 }
@@ -49,9 +49,12 @@ function must(res: LightMyRequestResponse, what: string, status?: number): Recor
   return res.body ? (res.json() as Record<string, any>) : {};
 }
 
+/** The quota escrow's surface, unlimited (the real escrow is tested in node/quota and the agent tests). */
+const quotaStandIn = { take: async () => {}, release: async () => {}, setLimit: async () => {}, counter: () => bc.empty() };
+
 export async function conformanceWorld(): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), "psapi-world-"));
-  const g = await testGateway({ publicUrl: "http://node-a:8774", extra: { services: { image: imageService({ blobs: new BlobStore(dir) }), volume: volumeService() } } });
+  const g = await testGateway({ publicUrl: "http://node-a:8774", extra: { services: { image: imageService({ blobs: new BlobStore(dir) }), volume: volumeService({ quota: quotaStandIn }) } } });
   const detach = attachServerBackend(g.nodeKey.id, instantPlacement(g));
   const req: World["req"] = (method, url, token, o = {}) =>
     g.app.inject({ method: method as "GET", url, headers: { "x-auth-token": token, ...o.headers }, ...(o.payload !== undefined ? { payload: o.payload as object } : {}) });
