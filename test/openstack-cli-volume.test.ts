@@ -2,7 +2,7 @@
 // QEMU under TCG): a volume created through node 2 is held by node 2; attached to a server that runs on
 // node 1 it moves there (it is pristine), node 1 hot-plugs it into the running QEMU and the guest sees a
 // virtio disk with the volume's serial (a user_data script prints /sys/block on the console); detach
-// unplugs it; snapshots; a volume from an image (pulled by node 2); a used volume on another host is refused with 409; quota show; a volume attached
+// unplugs it; kill -9 of the owner keeps the plug (QEMU adopted); snapshots; a volume from an image (pulled by node 2); a used volume on another host is refused with 409; quota show; a volume attached
 // to a stopped server is plugged when it starts and freed when the server is deleted; delete leaves no
 // volume file on either node.
 import { execFileSync } from "node:child_process";
@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openstack } from "./helpers/openstack-cli.ts";
-import { startMesh, waitFor, type Mesh } from "./helpers/mesh-process.ts";
+import { startMesh, waitConnected, waitFor, type Mesh } from "./helpers/mesh-process.ts";
 import { killAllQemu, qemuPidsMentioning, testImage } from "./helpers/vm.ts";
 
 const PASSWORD = "psvol-cli-secret";
@@ -130,6 +130,18 @@ describe("openstack CLI: volumes end to end on real agents", () => {
     expect(listed[0]["Attached to"]).toEqual([expect.objectContaining({ server_id: serverId, device: "/dev/vdb" })]);
     expect(await osJson(1, ["server", "show", "vm1"])).toMatchObject({ volumes_attached: [expect.objectContaining({ id: volId })] });
     await expect(os(2, ["volume", "delete", "v1"])).rejects.toThrow(/HTTP 400/);
+
+    // kill -9 the owner with the volume plugged: the restarted agent adopts the QEMU and leaves the disk alone
+    const qemuBefore = await qemuPidsMentioning(join(n(1).spec.dataDir, "instances"));
+    const consoleBefore = consoleLog().length;
+    await n(1).kill9();
+    n(1).spec.join = [n(2).p2p[0]!];
+    await n(1).start(60_000);
+    await waitConnected([n(1), n(2)], 1, 30_000);
+    await new Promise((r) => setTimeout(r, 11_000)); // the start-up pass and one periodic resync
+    expect(await qemuPidsMentioning(join(n(1).spec.dataDir, "instances"))).toEqual(qemuBefore);
+    expect(consoleLog().slice(consoleBefore)).not.toMatch(/PSVOL-DISKS/); // never unplugged nor plugged twice
+    expect(await osJson(1, ["volume", "show", "v1"])).toMatchObject({ status: "in-use", attachments: [expect.objectContaining({ server_id: serverId })] });
 
     // detach through node 2: unplugged from the guest
     const shown = consoleLog().length;
