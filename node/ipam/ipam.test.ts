@@ -4,6 +4,7 @@ import { SeededRandom } from "../../protocol/random.ts";
 import { ManualClock } from "../../protocol/testing/manual-clock.ts";
 import { checkPools, defaultPools, formatIp, parseCidr, parseIp } from "./cidr.ts";
 import { IPALLOC, IPBLOCK, IpAddressInUseError, InvalidIpForSubnetError, IpamUnreachableError, IpExhaustedError } from "./ipam.ts";
+import { blockPrefetch } from "./prefetch.ts";
 import { ipamCluster, putSubnet, turnClock, type IpamCluster } from "./testing.ts";
 
 const defer = (fn: () => void) => void setImmediate(fn);
@@ -120,66 +121,77 @@ describe("ipam across nodes", () => {
     await expect(other.ipam.allocate(s, "p1", "10.0.0.9")).rejects.toBeInstanceOf(IpAddressInUseError);
   });
 
-  it("property: concurrent allocations on 4 nodes with skewed clocks, random merges, partitions and releases never hand out an address twice", async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 }), async (seed) => {
-        const rnd = new SeededRandom(seed);
-        const c = await ipamCluster(4, [0, 1, 2, 3].map(() => turnClock(base, rnd.int(400) - 200, defer)), turnClock(base, 0, defer));
-        try {
-          const nodes = c.nodes;
-          const home = nodes[rnd.int(4)];
-          const s = await putSubnet(home, { id: `s-${seed}`, cidr: "10.1.0.0/26", gateway_ip: "10.1.0.1", dhcp_ip: "10.1.0.2", allocation_pools: [{ start: "10.1.0.2", end: "10.1.0.62" }] });
-          for (const n of nodes) await c.merge(home, n);
-          const held = new Map<string, string>(); // ip -> port: what has been handed out and not released
-          let port = 0;
-          let handed = 0;
-          for (let round = 0; round < 8; round++) {
-            if (rnd.next() < 0.3) {
-              const order = [...nodes].sort(() => rnd.next() - 0.5);
-              const cut = 1 + rnd.int(3);
-              c.net.partition(order.slice(0, cut).map((n) => n.id), order.slice(cut).map((n) => n.id));
-            } else c.net.heal();
-            const ops = Array.from({ length: 2 + rnd.int(10) }, () => {
-              const node = nodes[rnd.int(4)];
-              const p = `port-${port++}`;
-              const fixed = rnd.next() < 0.25 ? `10.1.0.${1 + rnd.int(62)}` : undefined;
-              return node.ipam.allocate(s, p, fixed).then(
-                (ip) => ({ ip, p }),
-                () => undefined,
-              );
-            });
-            for (const r of await Promise.all(ops)) {
-              if (!r) continue;
-              expect(held.get(r.ip), `${r.ip} handed to ${r.p} while held by ${held.get(r.ip)}`).toBeUndefined();
-              held.set(r.ip, r.p);
-              handed++;
-            }
-            // Release some, at random nodes (which may not even have seen the allocation yet).
-            for (const [ip, p] of [...held]) {
-              if (rnd.next() < 0.25) {
-                if (await nodes[rnd.int(4)].ipam.release(s, ip, p)) held.delete(ip);
-              }
-            }
-            // Random partial merges in random order.
-            for (let m = rnd.int(8); m > 0; m--) {
-              const from = nodes[rnd.int(4)];
-              const to = nodes[rnd.int(4)];
-              await c.merge(from, to, from.outbox.filter(() => rnd.next() < 0.6).reverse());
+  // With `prefetch`, every node also runs the background block prefetch (node/ipam/prefetch.ts), whose
+  // grants then race the allocations, releases, partitions and merges.
+  const scenario = (prefetch: boolean) =>
+    fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 }), async (seed) => {
+      const rnd = new SeededRandom(seed);
+      const c = await ipamCluster(4, [0, 1, 2, 3].map(() => turnClock(base, rnd.int(400) - 200, defer)), turnClock(base, 0, defer));
+      const fetchers = prefetch
+        ? c.nodes.map((n, i) => blockPrefetch({ jitterMs: 500, lowWater: 1 + rnd.int(6) })({ ipam: n.ipam, store: n.store, clock: turnClock(base, 0, defer), random: new SeededRandom(seed + i) }))
+        : [];
+      for (const f of fetchers) f.start();
+      try {
+        const nodes = c.nodes;
+        const home = nodes[rnd.int(4)];
+        const s = await putSubnet(home, { id: `s-${seed}`, cidr: "10.1.0.0/26", gateway_ip: "10.1.0.1", dhcp_ip: "10.1.0.2", allocation_pools: [{ start: "10.1.0.2", end: "10.1.0.62" }] });
+        for (const n of nodes) await c.merge(home, n);
+        const held = new Map<string, string>(); // ip -> port: what has been handed out and not released
+        let port = 0;
+        let handed = 0;
+        for (let round = 0; round < 8; round++) {
+          if (rnd.next() < 0.3) {
+            const order = [...nodes].sort(() => rnd.next() - 0.5);
+            const cut = 1 + rnd.int(3);
+            c.net.partition(order.slice(0, cut).map((n) => n.id), order.slice(cut).map((n) => n.id));
+          } else c.net.heal();
+          const ops = Array.from({ length: 2 + rnd.int(10) }, () => {
+            const node = nodes[rnd.int(4)];
+            const p = `port-${port++}`;
+            const fixed = rnd.next() < 0.25 ? `10.1.0.${1 + rnd.int(62)}` : undefined;
+            return node.ipam.allocate(s, p, fixed).then(
+              (ip) => ({ ip, p }),
+              () => undefined,
+            );
+          });
+          for (const r of await Promise.all(ops)) {
+            if (!r) continue;
+            expect(held.get(r.ip), `${r.ip} handed to ${r.p} while held by ${held.get(r.ip)}`).toBeUndefined();
+            held.set(r.ip, r.p);
+            handed++;
+          }
+          // Release some, at random nodes (which may not even have seen the allocation yet).
+          for (const [ip, p] of [...held]) {
+            if (rnd.next() < 0.25) {
+              if (await nodes[rnd.int(4)].ipam.release(s, ip, p)) held.delete(ip);
             }
           }
-          c.net.heal();
-          await c.mergeAll();
-          for (const n of nodes) {
-            const live = n.store.list(IPALLOC, (r) => r.subnet === s.id);
-            expect(new Set(live.map((r) => r.ip)).size).toBe(live.length);
-            expect(new Map(live.map((r) => [String(r.ip), String(r.port_id)]))).toEqual(held);
+          // Random partial merges in random order.
+          for (let m = rnd.int(8); m > 0; m--) {
+            const from = nodes[rnd.int(4)];
+            const to = nodes[rnd.int(4)];
+            await c.merge(from, to, from.outbox.filter(() => rnd.next() < 0.6).reverse());
           }
-          return handed > 0;
-        } finally {
-          await c.close();
         }
-      }),
-      { numRuns: 100 },
-    );
+        c.net.heal();
+        await c.mergeAll();
+        for (const n of nodes) {
+          const live = n.store.list(IPALLOC, (r) => r.subnet === s.id);
+          expect(new Set(live.map((r) => r.ip)).size).toBe(live.length);
+          expect(new Map(live.map((r) => [String(r.ip), String(r.port_id)]))).toEqual(held);
+        }
+        return handed > 0;
+      } finally {
+        for (const f of fetchers) f.stop();
+        await c.close();
+      }
+    });
+
+  it("property: concurrent allocations on 4 nodes with skewed clocks, random merges, partitions and releases never hand out an address twice", async () => {
+    await fc.assert(scenario(false), { numRuns: 100 });
+  }, 120_000);
+
+  it("property: the same with every node prefetching blocks in the background", async () => {
+    await fc.assert(scenario(true), { numRuns: 50 });
   }, 120_000);
 });

@@ -72,7 +72,8 @@ export class IpamUnreachableError extends PeerstackError {
   }
 }
 
-type Request = { op: "grant"; subnet: string } | { op: "allocate"; subnet: string; port: string; ip?: string } | { op: "release"; subnet: string; port: string; ip: string };
+/** `have`: the blocks the asker owns in its view, so the owner can answer a repeated ask idempotently. */
+type Request = { op: "grant"; subnet: string; have?: string[] } | { op: "allocate"; subnet: string; port: string; ip?: string } | { op: "release"; subnet: string; port: string; ip: string };
 type Answer = { ok: true; ip?: string; deltas: RecordDelta[] } | { ok: false; code: string; message: string };
 
 export const allocId = (subnetId: string, ip: string, portId: string) => `${subnetId}/${ip}/${portId}`;
@@ -170,6 +171,33 @@ export class Ipam {
     for (const r of this.allocations(subnetId)) await this.c.store.remove(IPALLOC, r.id);
   }
 
+  /** Whether this node owns at least `n` free pool addresses of the subnet (in its own view). */
+  hasFree(subnet: IpamSubnet, n: number): boolean {
+    const lay = layout(subnet);
+    const used = this.used(subnet.id);
+    let free = 0;
+    for (let b = 0; b < lay.blocks && free < n; b++) if (this.ownerOf(subnet, b) === this.c.node) free += countFree(lay, b, used, n - free);
+    return free >= n;
+  }
+
+  /**
+   * Asks reachable owners (home first) for one more block, ahead of need (node/ipam/prefetch.ts):
+   * "granted" once this node owns a block it did not own before, "refused" when reachable owners had
+   * none to give, "unreachable" when no owner could be asked (partitioned: nothing is taken).
+   */
+  async prefetch(subnet: IpamSubnet): Promise<"granted" | "refused" | "unreachable"> {
+    const peers = this.candidates(subnet, layout(subnet));
+    if (peers.length === 0) return "unreachable";
+    let answered = false;
+    for (const peer of peers) {
+      const before = this.ownedBlocks(subnet.id).length;
+      const a = await this.askGrant(subnet, peer);
+      if (a !== undefined) answered = true;
+      if (a && this.ownedBlocks(subnet.id).length > before) return "granted";
+    }
+    return answered ? "refused" : "unreachable";
+  }
+
   ownerOf(subnet: IpamSubnet, index: number): string {
     const b = this.c.store.get(IPBLOCK, blockId(subnet.id, index));
     return typeof b?.owner === "string" ? b.owner : subnet.ipam_home;
@@ -214,6 +242,25 @@ export class Ipam {
   private async record(subnet: IpamSubnet, lay: Layout, n: number, portId: string): Promise<RecordDelta> {
     const ip = formatIp(n);
     return this.c.store.put(IPALLOC, allocId(subnet.id, ip, portId), { subnet: subnet.id, ip, port_id: portId, block: blockOf(lay, n), node: this.c.node });
+  }
+
+  private ownedBlocks(subnetId: string, owner = this.c.node): CatalogRecord[] {
+    return this.c.store.list(IPBLOCK, (r) => r.subnet === subnetId && r.owner === owner);
+  }
+
+  /**
+   * Answers a grant ask. Idempotent: when `to` owns a block here that is not in its `have` (a grant
+   * whose answer it lost, or a concurrent ask), that block is sent again instead of a new one.
+   */
+  private async grantOnce(subnet: IpamSubnet, to: string, have: string[] | undefined): Promise<RecordDelta[]> {
+    if (Array.isArray(have)) {
+      const known = new Set(have);
+      const unseen = this.ownedBlocks(subnet.id, to).filter((r) => !known.has(r.id));
+      const states = unseen.map((r) => (this.c.store as Partial<Pick<CrdtStore, "stateOf">>).stateOf?.(IPBLOCK, r.id));
+      if (unseen.length > 0) return states.filter((x): x is RecordDelta => x !== undefined);
+    }
+    const delta = await this.grant(subnet, to);
+    return delta ? [delta] : [];
   }
 
   /** Grants the highest block this node owns that holds no live address and has pool space. */
@@ -266,9 +313,11 @@ export class Ipam {
     if (deltas.length > 0 && this.c.store.applyRemote) await this.c.store.applyRemote(deltas);
   }
 
-  private async askGrant(subnet: IpamSubnet, peer: string): Promise<boolean> {
-    const a = await this.ask(peer, { op: "grant", subnet: subnet.id });
-    if (!a?.ok || a.deltas.length === 0) return false;
+  /** True when the peer sent a block (now in our store), false when it had none, undefined: no answer. */
+  private async askGrant(subnet: IpamSubnet, peer: string): Promise<boolean | undefined> {
+    const a = await this.ask(peer, { op: "grant", subnet: subnet.id, have: this.ownedBlocks(subnet.id).map((r) => r.id) });
+    if (!a) return undefined;
+    if (!a.ok || a.deltas.length === 0) return false;
     // Use a block only once the grant is in our own store (the delta also reaches others by gossip).
     await this.adopt(a.deltas);
     return true;
@@ -299,8 +348,7 @@ export class Ipam {
     if (!subnet) return { ok: false, code: "UNKNOWN_SUBNET", message: `subnet ${req.subnet} is not known here yet` };
     const lay = layout(subnet);
     if (req.op === "grant") {
-      const delta = await this.locked(subnet.id, () => this.grant(subnet, from));
-      return { ok: true, deltas: delta ? [delta] : [] };
+      return { ok: true, deltas: await this.locked(subnet.id, () => this.grantOnce(subnet, from, req.have)) };
     }
     if (req.op === "allocate" && typeof req.port === "string") {
       if (req.ip !== undefined) {
@@ -354,6 +402,14 @@ function layout(subnet: IpamSubnet): Layout {
 
 function blockOf(lay: Layout, n: number): number {
   return Math.floor((n - lay.cidr.base) / BLOCK_SIZE);
+}
+
+function countFree(lay: Layout, b: number, used: Set<number>, max: number): number {
+  const first = lay.cidr.base + b * BLOCK_SIZE;
+  const end = Math.min(first + BLOCK_SIZE, lay.cidr.base + lay.cidr.size);
+  let k = 0;
+  for (let n = first; n < end && k < max; n++) if (isHost(lay.cidr, n) && !lay.reserved.has(n) && !used.has(n) && inPools(lay.pools, n)) k++;
+  return k;
 }
 
 function freeIn(lay: Layout, b: number, used: Set<number>): number | undefined {

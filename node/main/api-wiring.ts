@@ -18,6 +18,8 @@ import type { ComputeQuotas } from "../../api-gateway/compute/limits.ts";
 import { attachServerBackend, type ServerBackend } from "../../api-gateway/compute/server-backend.ts";
 import * as bc from "../../protocol/crdt/bounded-counter.ts";
 import { Ipam } from "../ipam/ipam.ts";
+import { blockPrefetch } from "../ipam/prefetch.ts";
+import { systemClock, systemRandom } from "../runtime/system.ts";
 import type { QuotaEscrow } from "../quota/escrow.ts";
 import { DEFAULT_LIMITS, type QuotaResource } from "../quota/limits.ts";
 import type { RunningPlacement } from "./placement-wiring.ts";
@@ -89,6 +91,9 @@ export function escrowQuotas(quota: QuotaEscrow, store: CrdtStore): ComputeQuota
 export async function mountApi(app: FastifyInstance, w: ApiWiring): Promise<MountedApi> {
   const ipam = new Ipam({ store: w.store, node: w.self, transport: w.transport });
   ipam.start();
+  // A block of every known subnet ahead of need, so that cut off this node still allocates addresses.
+  const prefetch = blockPrefetch()({ ipam, store: w.store, clock: systemClock, random: systemRandom.fork("ipam-prefetch"), log: w.log.child({ component: "ipam" }) });
+  prefetch.start();
   const services: NonNullable<GatewayOptions["services"]> = {
     network: networking({ ipam }) as ServicePlugin,
     // Cinder: volumes held by this node (the front node), quota through the escrow.
@@ -121,6 +126,7 @@ export async function mountApi(app: FastifyInstance, w: ApiWiring): Promise<Moun
     },
     stop() {
       detach?.();
+      prefetch.stop();
       ipam.stop();
     },
   };
