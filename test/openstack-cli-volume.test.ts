@@ -87,7 +87,7 @@ describe("openstack CLI: volumes end to end on real agents", () => {
       return v.status === want ? v : undefined;
     }, ms, 500);
 
-  it("volume create/list/show, server add/remove volume (guest sees the disk), snapshots, 409 across hosts, quota show, delete", async () => {
+  it("volume create/list/show, server add/remove volume (guest sees the disk), snapshots, 409 across hosts, quota show/set, delete", async () => {
     const img = await testImage();
     const t1 = await token(1);
     const kernel = await upload(t1, img.vmlinux, { name: "test-kernel", disk_format: "aki", container_format: "aki" });
@@ -181,6 +181,11 @@ describe("openstack CLI: volumes end to end on real agents", () => {
     expect(q).toMatchObject({ volumes: 10, gigabytes: 1000, snapshots: 10, instances: 10, cores: 20 });
     const usage = (await call(2, "GET", `/volume/v3/os-quota-sets/${String(inUse["os-vol-tenant-attr:tenant_id"])}?usage=true`, await token(2))).body.quota_set;
     expect(usage).toMatchObject({ volumes: { in_use: 1, limit: 10 }, snapshots: { in_use: 1 }, gigabytes: { in_use: 2 } });
+    await os(2, ["quota", "set", "--volumes", "12", "--snapshots", "4", "admin"]); // admin limit change through the escrow
+    await waitFor("new volume limits on node 1", async () => {
+      const q2 = await osJson(1, ["quota", "show"]);
+      return q2.volumes === 12 && q2.snapshots === 4 && q2.instances === 10;
+    }, 30_000, 500);
 
     await os(1, ["volume", "snapshot", "delete", "snap1"]);
     await waitFor("snap1 gone", async () => !existsSync(snapshotFile(1, snap.id)) && (await osJson(2, ["volume", "snapshot", "list"])).length === 0, 60_000, 500);
