@@ -6,7 +6,7 @@ import { firstFailure, type Filter } from "../../protocol/placement/index.ts";
 import type { Ledger } from "../capacity/ledger.ts";
 import type { Transport } from "../mesh/transport.ts";
 import { decode, encode } from "../mesh/wire.ts";
-import { AWARD_PROTOCOL, BID_PROTOCOL, readAwardAsk, readBidAsk, readReleaseAsk, RELEASE_PROTOCOL, type AwardAnswer, type AwardAsk, type BidAnswer, type BidAsk, type ReleaseAsk } from "./messages.ts";
+import { AWARD_PROTOCOL, BID_PROTOCOL, readAwardAsk, readBidAsk, readReleaseAsk, RELEASE_PROTOCOL, writeBidAnswer, type AwardAnswer, type AwardAsk, type BidAnswer, type BidAsk, type ReleaseAsk } from "./messages.ts";
 
 export interface BidderInit {
   filters?: readonly Filter[];
@@ -63,7 +63,7 @@ export function bidder(init: BidderInit = {}): (c: BidderComponents) => Bidder {
         if (running) return;
         running = true;
         const me = c.transport.self;
-        c.transport.handle(BID_PROTOCOL, async (_from, data) => encode<BidAnswer>("auction.bid", me, self.bid(readBidAsk(decode(data, ["auction.bid"]).body))));
+        c.transport.handle(BID_PROTOCOL, async (_from, data) => encode("auction.bid", me, writeBidAnswer(self.bid(readBidAsk(decode(data, ["auction.bid"]).body)))));
         c.transport.handle(AWARD_PROTOCOL, async (_from, data) => {
           const ask = readAwardAsk(decode(data, ["auction.award"]).body);
           const answer = self.award(ask);

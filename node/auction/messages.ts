@@ -1,5 +1,5 @@
 // Auction wire messages (direct streams), in the mesh's versioned envelope.
-import { readHostState, readRequestSpec, type HostState, type RequestSpec } from "../../protocol/placement/index.ts";
+import { readHostState, readRequestSpec, wireHostState, type HostState, type RequestSpec } from "../../protocol/placement/index.ts";
 import { fields } from "../../protocol/validate.ts";
 
 export const BID_PROTOCOL = "/peerstack/auction/bid/1";
@@ -32,6 +32,11 @@ export interface ReleaseAsk {
 export function readBidAsk(body: unknown): BidAsk {
   const f = fields(body, "body");
   return { spec: f.field("spec", readRequestSpec), attempt: f.count("attempt", { min: 1 }), holdTtlMs: f.count("holdTtlMs", { max: 600_000 }) };
+}
+
+/** A bid answer as it travels (the state's groups as pairs, see protocol/placement/wire.ts). */
+export function writeBidAnswer(a: BidAnswer): unknown {
+  return a.ok ? { ok: true, state: wireHostState(a.state) } : a;
 }
 
 export function readBidAnswer(body: unknown): BidAnswer {

@@ -1,7 +1,7 @@
 // Capacity adverts: each node publishes its ledger's state on a gossip topic every `intervalMs`
 // (jittered) and, coalesced, `coalesceMs` after a change. Every node keeps a view of the others'.
 import type { Cancel, Clock } from "../../protocol/clock.ts";
-import { readHostState, type HostState } from "../../protocol/placement/index.ts";
+import { readHostState, wireHostState, type HostState } from "../../protocol/placement/index.ts";
 import type { Random } from "../../protocol/random.ts";
 import { fields } from "../../protocol/validate.ts";
 import type { Transport } from "../mesh/transport.ts";
@@ -127,7 +127,7 @@ export function advertiser(init: AdvertiserInit = {}): (c: AdvertiserComponents)
       seq = nextSeq(seq, c.clock.now());
       published++;
       c.view.updateSelf(state, seq);
-      void c.transport.publish(topic, encode<CapacityAdvert>(ADVERT_TYPE, c.transport.self, { seq, state })).catch(() => {});
+      void c.transport.publish(topic, encode(ADVERT_TYPE, c.transport.self, { seq, state: wireHostState(state) })).catch(() => {});
       if (!refresh && running) {
         periodic?.();
         arm();

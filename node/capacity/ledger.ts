@@ -2,7 +2,7 @@
 // holds; a hold (made when bidding) expires after its TTL unless an award turns it into a claim.
 // Every operation is fenced by the placement attempt number, so late or duplicated bids, awards and
 // releases are harmless. Pure logic: time comes in as `now` arguments.
-import { DEFAULT_RATIOS, addResources, firstFailure, NO_RESOURCES } from "../../protocol/placement/index.ts";
+import { DEFAULT_RATIOS, addResources, firstFailure, groupCounts, NO_RESOURCES } from "../../protocol/placement/index.ts";
 import type { AllocationRatios, Filter, HostState, RequestSpec, Resources } from "../../protocol/placement/index.ts";
 
 export interface HostDescription {
@@ -75,7 +75,7 @@ export class Ledger {
 
   /** The host as filters see it (holds counted as used). */
   state(): HostState {
-    const groups: Record<string, number> = {};
+    const groups = groupCounts();
     for (const [g, n] of this.groups) groups[g] = n;
     let used = { ...this.used };
     if (!this.countHolds) {
