@@ -48,12 +48,12 @@ export interface ApiAnswer {
   headers: Headers;
 }
 
-export async function api(p: MeshProcess, method: string, path: string, token?: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer> {
+export async function api(p: MeshProcess, method: string, path: string, token?: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = 60_000): Promise<ApiAnswer> {
   const res = await fetch(`${p.httpUrl}${path}`, {
     method,
     headers: { ...(token ? { "x-auth-token": token } : {}), ...(body ? { "content-type": "application/json" } : {}), ...headers },
     body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(60_000),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
@@ -109,10 +109,13 @@ export async function prepareCluster(nodes: MeshProcess[], quota = { instances: 
   return { nodes, tokens, project: first.project, imageId };
 }
 
-/** POST /servers through node `i`'s API ("networks: none", microversion 2.37). */
+/**
+ * POST /servers through node `i`'s API ("networks: none", microversion 2.37). Generous timeout: 1,000
+ * concurrent creates next to another multi-process test file on 2 cores took over 60 s to answer.
+ */
 export function createServer(c: Cluster, i: number, name: string, flavorRef: string, extra: Record<string, unknown> = {}): Promise<ApiAnswer> {
   const body = { server: { name, flavorRef, imageRef: c.imageId, networks: "none", ...extra.server as object }, ...(extra.hints ? { "os:scheduler_hints": extra.hints } : {}) };
-  return api(c.nodes[i], "POST", "/compute/v2.1/servers", c.tokens[i], body, { "openstack-api-version": "compute 2.37" });
+  return api(c.nodes[i], "POST", "/compute/v2.1/servers", c.tokens[i], body, { "openstack-api-version": "compute 2.37" }, 300_000);
 }
 
 export type ServerRecord = Record<string, unknown> & { id: string; host?: string | null; status?: string; fault?: { message: string } };
