@@ -1,6 +1,7 @@
 // Three real `peerstack node` processes on loopback serving the OpenStack API on their HTTP listener:
 // a token issued on node 1 works on node 3, a flavor created on node 2 is listed on node 3, a subnet
-// created on node 1 gives a port created on node 3 an address (IPAM block granted over libp2p), and
+// created on node 1 gives a port created on node 3 an address (IPAM block granted over libp2p; node 2
+// fetches a block in the background without allocating), and
 // the real `openstack` CLI issues a token against node 2 with the openrc node 2 wrote.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -92,6 +93,14 @@ describe("OpenStack API on real agents", () => {
     const sub = await call(1, "POST", "/networking/v2.0/subnets", t1, { subnet: { network_id: netId, cidr: "10.77.0.0/24", ip_version: 4, name: "agent-sub" } });
     expect(sub.status).toBe(201);
     const subId = sub.body.subnet.id as string;
+    // Node 2 never allocates on the subnet, yet gets a block of it in the background (node/ipam/prefetch.ts):
+    // cut off later, it could still address ports.
+    const blocks2 = await waitFor("a block of the subnet owned by node 2", async () => {
+      const r = await call(2, "GET", "/mesh/records/ipblock");
+      const mine = (r.body.records as Array<{ subnet: string; owner: string }>).filter((b) => b.subnet === subId && b.owner === n(2).id);
+      return mine.length > 0 ? mine : undefined;
+    }, 15_000, 250);
+    expect(blocks2).toHaveLength(1);
     const port = await waitFor("port on node 3", async () => {
       const r = await call(3, "POST", "/networking/v2.0/ports", t1, { port: { network_id: netId, name: "p3" } });
       if (r.status === 201) return r.body.port;
