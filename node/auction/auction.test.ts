@@ -77,6 +77,32 @@ describe("auction over the in-memory mesh", () => {
     m.stop();
   });
 
+  it("every host busy with another request's hold: asked again with a growing pause until the hold goes", async () => {
+    const m = await started(3, { total: () => ({ vcpus: 2, ramMb: 1024, diskGb: 10 }) });
+    const fill = { resources: { vcpus: 2, ramMb: 1024, diskGb: 10 } };
+    for (const n of m.nodes) expect(n.bidder.bid({ spec: request("other", fill), attempt: 1, holdTtlMs: 60_000 }).ok).toBe(true);
+    const p = m.nodes[0].requester.place(request("s1", fill));
+    await m.clock.run(400); // three rounds at the old fixed ~50 ms pause would have given up by now
+    for (const n of m.nodes) n.bidder.release({ serverId: "other", attempt: 1 });
+    const [r] = await m.settle([p]);
+    expect(r.status).toBe("fulfilled");
+    expect((r as PromiseFulfilledResult<{ attempt: number }>).value.attempt).toBeGreaterThan(3);
+    expect(m.nodes.filter((n) => n.ledger.hasClaim("s1"))).toHaveLength(1);
+    m.stop();
+  });
+
+  it("hosts that stay busy: NoValidHost after the bounded retry rounds", async () => {
+    const m = await started(3, { total: () => ({ vcpus: 2, ramMb: 1024, diskGb: 10 }) });
+    const fill = { resources: { vcpus: 2, ramMb: 1024, diskGb: 10 } };
+    for (const n of m.nodes) n.bidder.bid({ spec: request("other", fill), attempt: 1, holdTtlMs: 600_000 });
+    const t0 = m.clock.now();
+    const [r] = await m.settle([m.nodes[0].requester.place(request("s1", fill))]);
+    expect(r.status).toBe("rejected");
+    expect((r as PromiseRejectedResult).reason).toBeInstanceOf(NoValidHostError);
+    expect(m.clock.now() - t0).toBeLessThan(10_000); // bounded: 6 retries, pauses capped at 32 x 50 ms x 1.5
+    m.stop();
+  });
+
   it("a winner whose award answer is lost is released once reachable; the next bid wins", async () => {
     const m = await started(3, { total: (i) => ({ vcpus: 8, ramMb: [4096, 16384, 8192][i], diskGb: 100 }) });
     // n0001 claims on the award but its answer is lost: cut the link right after the bids.

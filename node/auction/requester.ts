@@ -1,7 +1,9 @@
 // The requester (front node): picks candidates from its capacity view (filters + weighers over a
 // sample), asks the top k plus one random extra for bids, awards the best bid and releases the rest.
-// No bid: widen to the next candidates (and hosts that were only busy with others' holds), up to
-// maxAttempts; then NoValidHostError. Small meshes (N <= k+1) ask everyone at once.
+// No bid: widen to the next candidates, up to maxAttempts widening rounds; hosts that were only busy
+// with others' holds, or silent, are asked again with a growing pause (holds lapse within their TTL,
+// a loaded host answers late) for up to maxRetryRounds more; then NoValidHostError. Small meshes
+// (N <= k+1) ask everyone at once.
 import type { Clock } from "../../protocol/clock.ts";
 import { DEFAULT_FILTERS, filterHosts, NoValidHostError, SPREAD, weighHosts, type Filter, type HostState, type RequestSpec, type WeigherMultipliers } from "../../protocol/placement/index.ts";
 import type { Random } from "../../protocol/random.ts";
@@ -16,6 +18,8 @@ export interface RequesterInit {
   /** Random extra candidates per round, to escape a stale view. */
   extra?: number;
   maxAttempts?: number;
+  /** Extra rounds that only re-ask busy or silent hosts (backoff doubles each time, up to 32x). */
+  maxRetryRounds?: number;
   bidTimeoutMs?: number;
   awardTimeoutMs?: number;
   holdTtlMs?: number;
@@ -64,6 +68,7 @@ export function requester(init: RequesterInit = {}): (c: RequesterComponents) =>
   const k = init.k ?? 3;
   const extra = init.extra ?? 1;
   const maxAttempts = init.maxAttempts ?? 3;
+  const maxRetryRounds = init.maxRetryRounds ?? 6;
   const bidTimeoutMs = init.bidTimeoutMs ?? 500;
   const awardTimeoutMs = init.awardTimeoutMs ?? 500;
   const holdTtlMs = init.holdTtlMs ?? 5000;
@@ -139,21 +144,26 @@ export function requester(init: RequesterInit = {}): (c: RequesterComponents) =>
     async function place(spec: RequestSpec, opts: { firstAttempt?: number } = {}): Promise<Placement> {
       const first = opts.firstAttempt ?? 1;
       const asked = new Set<string>();
-      let busy: string[] = [];
-      for (let attempt = first; attempt < first + maxAttempts; attempt++) {
-        if (attempt > first) await c.clock.sleep(retryBackoffMs * (0.5 + c.random.next()));
-        const round = [...new Set([...busy, ...candidates(spec, asked)])];
-        if (round.length === 0) break; // nobody left to ask
+      let again: string[] = []; // busy with others' holds, or silent: asked again next round
+      let widenings = 0;
+      let retries = 0;
+      for (let attempt = first; ; attempt++) {
+        if (attempt > first) await c.clock.sleep(retryBackoffMs * 2 ** Math.min(retries, 5) * (0.5 + c.random.next()));
+        const fresh = widenings < maxAttempts ? candidates(spec, asked) : [];
+        if (fresh.length > 0) widenings++;
+        else if (again.length > 0 && retries < maxRetryRounds) retries++;
+        else break; // nobody new to ask and no retries left
+        const round = [...new Set([...again, ...fresh])];
         for (const n of round) asked.add(n);
         const ask: BidAsk = { spec, attempt, holdTtlMs };
         let askBytes: Uint8Array | undefined; // one encoding for the whole round
         const bytes = () => (askBytes ??= encode("auction.bid", me, ask));
         const answers = await Promise.all(round.map((n) => bid(n, ask, bytes)));
         const bids: HostState[] = [];
-        busy = [];
+        again = [];
         answers.forEach((a, i) => {
           if (a?.ok) bids.push(a.state);
-          else if (a && a.busy) busy.push(round[i]);
+          else if (a ? a.busy : round[i] !== me) again.push(round[i]);
         });
         const ranked = weighHosts(bids, spec, multipliers);
         let winner: HostState | undefined;
