@@ -15,7 +15,8 @@ import { openstack, type CliResult } from "./helpers/openstack-cli.ts";
 
 const run = promisify(execFile);
 
-describe("openstack CLI against peerstack", () => {
+// Each CLI call is a Python process start (~1-3 s, far more on a loaded 2-core machine): generous per-test budget.
+describe("openstack CLI against peerstack", { timeout: 180_000 }, () => {
   let g: TestGateway;
   let dir: string;
   let url: string;
