@@ -1,12 +1,24 @@
 // The Transport contract (node/mesh/transport.ts) over a libp2p host: gossip through gossipsub
-// (signed, so `from` is the verified signer), requests as one length-prefixed message each way on a
-// fresh stream. Node ids are peer ids.
+// (signed, so `from` is the verified signer), requests as one length-prefixed message each way.
+// Streams are reused: the client keeps idle streams per (peer, protocol) (stream-pool.ts) and the
+// server answers requests on a stream in order until the remote closes it or it idles out. Node ids
+// are peer ids.
 import { peerIdFromString } from "@libp2p/peer-id";
 import { lpStream } from "@libp2p/utils";
 import { PeerUnreachableError, type GossipMessage, type RequestHandler, type RequestOptions, type Transport } from "../mesh/transport.ts";
 import type { PeerstackLibp2p } from "./libp2p-host.ts";
+import { StreamPool, type PooledStream } from "./stream-pool.ts";
 
 const MAX_MESSAGE = 64 * 1024 * 1024;
+/** Server: the first request on a new stream must arrive within this; each answer is written within it. */
+const REQUEST_MS = 30_000;
+/** Server: a stream with no next request for this long is closed. */
+const SERVER_IDLE_MS = 60_000;
+/** Client: idle pooled streams are closed after this (well below SERVER_IDLE_MS). */
+const CLIENT_IDLE_MS = 10_000;
+/** Client: idle streams kept per (peer, protocol). */
+const MAX_IDLE_PER_PEER = 8;
+const UNSENT = Symbol("unsent");
 
 export interface TransportCounters {
   gossipIn: number;
@@ -23,10 +35,13 @@ export class Libp2pTransport implements Transport {
   private readonly node: PeerstackLibp2p;
   private readonly subs = new Map<string, Set<(msg: GossipMessage) => void>>();
   private readonly missed = new Map<string, number>();
+  private readonly pool = new StreamPool({ maxIdle: MAX_IDLE_PER_PEER, idleMs: CLIENT_IDLE_MS, maxDataLength: MAX_MESSAGE });
 
   constructor(node: PeerstackLibp2p) {
     this.node = node;
     this.self = node.peerId.toString();
+    node.addEventListener("peer:disconnect", (evt) => this.pool.dropPeer(evt.detail.toString()));
+    node.addEventListener("stop", () => this.pool.clear());
     node.services.pubsub.addEventListener("message", (evt) => {
       const msg = evt.detail;
       const handlers = this.subs.get(msg.topic);
@@ -58,15 +73,29 @@ export class Libp2pTransport implements Transport {
     void this.node.handle(
       protocol,
       async (stream, connection) => {
+        const from = connection.remotePeer.toString();
         const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE });
         try {
-          const req = (await lp.read({ signal: AbortSignal.timeout(30_000) })).subarray();
-          this.counters.requestsIn++;
-          this.counters.bytesIn += req.byteLength;
-          const answer = await handler(connection.remotePeer.toString(), req);
-          this.counters.bytesOut += answer.byteLength;
-          await lp.write(answer, { signal: AbortSignal.timeout(30_000) });
-          await stream.close();
+          // Requests in order on this stream until the remote closes it (an old peer closes after one
+          // answer) or it idles out.
+          for (let first = true; ; first = false) {
+            let req: Uint8Array;
+            try {
+              req = (await lp.read({ signal: AbortSignal.timeout(first ? REQUEST_MS : SERVER_IDLE_MS) })).subarray();
+            } catch (err) {
+              if (!first && stream.status === "open") {
+                // Remote closed its end, or idle too long: close ours.
+                await stream.close();
+                return;
+              }
+              throw err;
+            }
+            this.counters.requestsIn++;
+            this.counters.bytesIn += req.byteLength;
+            const answer = await handler(from, req);
+            this.counters.bytesOut += answer.byteLength;
+            await lp.write(answer, { signal: AbortSignal.timeout(REQUEST_MS) });
+          }
         } catch (err) {
           stream.abort(err instanceof Error ? err : new Error(String(err)));
         }
@@ -84,24 +113,49 @@ export class Libp2pTransport implements Transport {
     const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined;
     this.counters.requestsOut++;
     this.counters.bytesOut += data.byteLength;
-    let stream;
+    const pooled = this.pool.take(peer, protocol);
+    if (pooled) {
+      const answer = await this.exchange(pooled, peer, protocol, data, signal, true);
+      if (answer !== UNSENT) return answer;
+    }
+    let s: PooledStream;
     try {
-      // Optimistic multistream-select: the protocol name goes out with the request (one round trip, not two).
-      stream = await this.node.dialProtocol(peerIdFromString(peer), protocol, { signal, negotiateFully: false });
+      s = this.pool.wrap(await this.node.dialProtocol(peerIdFromString(peer), protocol, { signal, negotiateFully: false }));
     } catch (cause) {
       throw new PeerUnreachableError(peer, protocol, "cannot open a stream", { cause });
     }
+    return (await this.exchange(s, peer, protocol, data, signal, false)) as Uint8Array;
+  }
+
+  /**
+   * One request and its answer on `s`; the stream goes back to the pool after a complete answer and
+   * is aborted on any error. On a reused stream, UNSENT when the request provably never reached the
+   * handler (the caller dials fresh): the write found the stream closing (nothing sent), or the
+   * server closed its end gracefully without answering — an old peer closes after one answer, and
+   * ours closes only when its read ended (remote close, idle timeout), never after reading a
+   * request. Anything else is an error: a request that may have run is never resent (requests are
+   * not all idempotent).
+   */
+  private async exchange(s: PooledStream, peer: string, protocol: string, data: Uint8Array, signal: AbortSignal | undefined, reused: boolean): Promise<Uint8Array | typeof UNSENT> {
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE });
-      await lp.write(data, { signal });
-      const answer = (await lp.read({ signal })).subarray();
-      this.counters.bytesIn += answer.byteLength;
-      await stream.close().catch(() => {});
-      return answer;
+      await s.lp.write(data, { signal });
     } catch (cause) {
-      stream.abort(cause instanceof Error ? cause : new Error(String(cause)));
-      throw new PeerUnreachableError(peer, protocol, signal?.aborted ? "no answer in time" : "stream failed", { cause });
+      abort(s, cause);
+      if (reused && !signal?.aborted && errName(cause) === "StreamStateError") return UNSENT;
+      throw failure(peer, protocol, signal, cause);
     }
+    let answer: Uint8Array;
+    try {
+      answer = (await s.lp.read({ signal })).subarray();
+    } catch (cause) {
+      const unanswered = reused && !signal?.aborted && errName(cause) === "UnexpectedEOFError" && s.stream.remoteWriteStatus === "closed" && s.stream.status === "open";
+      abort(s, cause);
+      if (unanswered) return UNSENT;
+      throw failure(peer, protocol, signal, cause);
+    }
+    this.counters.bytesIn += answer.byteLength;
+    this.pool.put(peer, protocol, s);
+    return answer;
   }
 
   /**
@@ -137,4 +191,16 @@ export class Libp2pTransport implements Transport {
     const conn = await this.node.dial(multiaddr(addr), { signal: AbortSignal.timeout(timeoutMs) });
     return conn.remotePeer.toString();
   }
+}
+
+function abort(s: PooledStream, cause: unknown): void {
+  s.stream.abort(cause instanceof Error ? cause : new Error(String(cause)));
+}
+
+function errName(err: unknown): string | undefined {
+  return err instanceof Error ? err.name : undefined;
+}
+
+function failure(peer: string, protocol: string, signal: AbortSignal | undefined, cause: unknown): PeerUnreachableError {
+  return new PeerUnreachableError(peer, protocol, signal?.aborted ? "no answer in time" : "stream failed", { cause });
 }
