@@ -5,10 +5,12 @@ import type { FastifyInstance } from "fastify";
 import * as bc from "../../protocol/crdt/bounded-counter.ts";
 import { limits } from "../../protocol/placement/index.ts";
 import { DEFAULT_LIMITS, type QuotaResource } from "../quota/limits.ts";
+import { systemClock } from "../runtime/system.ts";
 import type { RunningPlacement } from "./placement-wiring.ts";
 
 export function placementRoutes(app: FastifyInstance, self: string, p: RunningPlacement, opts: { debug?: boolean } = {}): void {
   app.get("/peerstack/ledger", async () => {
+    p.ledger.expire(systemClock.now()); // a hold past its TTL holds nothing: do not report it
     const state = p.ledger.state();
     return {
       node: self,

@@ -159,7 +159,13 @@ export interface InvariantReport {
  * host, and (when the ledger's used is claims only) used = the sum of its claims.
  */
 export async function checkPlacement(nodes: MeshProcess[], records: ServerRecord[]): Promise<InvariantReport> {
-  const ledgers = await Promise.all(nodes.map((p) => p.get<LedgerView>("/peerstack/ledger")));
+  // A bid answered after the front node stopped waiting leaves a hold that lapses within its TTL (5 s).
+  const readLedgers = () => Promise.all(nodes.map((p) => p.get<LedgerView>("/peerstack/ledger")));
+  let ledgers = await readLedgers();
+  for (let i = 0; i < 30 && ledgers.some((l) => l.holds !== 0); i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    ledgers = await readLedgers();
+  }
   const byId = new Map(records.map((r) => [r.id, r]));
   const placed = records.filter((r) => typeof r.host === "string" && r.status !== "ERROR");
   const failed = records.filter((r) => r.status === "ERROR");
