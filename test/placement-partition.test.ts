@@ -2,67 +2,26 @@
 // n1,n2 on one bridge, side B = n3,n4,n5 on another, joined by one veth pair the test takes down) with
 // one project's creates on both sides: combined usage never exceeds the project's instance quota, and
 // after the heal the counters agree everywhere and rights + usage = limit.
-import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newClusterKey } from "../node/main/identity.ts";
+import { partitionNet } from "./helpers/partition-net.ts";
 import { MeshProcess, waitConnected, waitFor } from "./helpers/mesh-process.ts";
 import { agentEnv, createServer, FLAVORS, prepareCluster, quotaTotals, settledInvariants, withEnv, type Cluster } from "./helpers/placement-cluster.ts";
-
-const execFileP = promisify(execFile);
-const ip = async (...args: string[]) => {
-  try {
-    await execFileP("ip", args, { timeout: 10_000 });
-  } catch (err) {
-    throw new Error(`ip ${args.join(" ")}: ${(err as { stderr?: string }).stderr ?? String(err)}`, { cause: err });
-  }
-};
-const ipQuiet = (...args: string[]) => execFileP("ip", args, { timeout: 10_000 }).catch(() => {});
 
 const N = 5;
 const SIDE_A = new Set([1, 2]);
 const LIMIT = 10;
-const p2pIp = (i: number) => `10.87.0.${10 + i}`;
-const httpIp = (i: number) => `10.88.0.${10 + i}`;
 let dir = "";
 const nodes: MeshProcess[] = [];
 
+const net = partitionNet({ prefix: "psplc", nodes: N, sideA: SIDE_A, p2pNet: "10.87.0", mgmtNet: "10.88.0" });
+
 async function teardown(): Promise<void> {
   await Promise.all(nodes.map((p) => p.stop().catch(() => {})));
-  for (let i = 1; i <= N; i++) {
-    await ipQuiet("netns", "del", `psplc-n${i}`);
-    await ipQuiet("link", "del", `psplc-d${i}`);
-    await ipQuiet("link", "del", `psplc-m${i}`);
-  }
-  for (const l of ["psplc-ab", "psplc-bra", "psplc-brb", "psplc-mg"]) await ipQuiet("link", "del", l);
-}
-
-async function setupNetwork(): Promise<void> {
-  await teardown(); // leftovers of a crashed run
-  for (const br of ["psplc-bra", "psplc-brb", "psplc-mg"]) {
-    await ip("link", "add", br, "type", "bridge");
-    await ip("link", "set", br, "up");
-  }
-  await ip("addr", "add", "10.88.0.1/24", "dev", "psplc-mg");
-  await ip("link", "add", "psplc-ab", "type", "veth", "peer", "name", "psplc-ba");
-  await ip("link", "set", "psplc-ab", "master", "psplc-bra", "up");
-  await ip("link", "set", "psplc-ba", "master", "psplc-brb", "up");
-  for (let i = 1; i <= N; i++) {
-    const ns = `psplc-n${i}`;
-    await ip("netns", "add", ns);
-    await ip("-n", ns, "link", "set", "lo", "up");
-    await ip("link", "add", `psplc-d${i}`, "type", "veth", "peer", "name", "d0", "netns", ns);
-    await ip("link", "set", `psplc-d${i}`, "master", SIDE_A.has(i) ? "psplc-bra" : "psplc-brb", "up");
-    await ip("-n", ns, "addr", "add", `${p2pIp(i)}/24`, "dev", "d0");
-    await ip("-n", ns, "link", "set", "d0", "up");
-    await ip("link", "add", `psplc-m${i}`, "type", "veth", "peer", "name", "m0", "netns", ns);
-    await ip("link", "set", `psplc-m${i}`, "master", "psplc-mg", "up");
-    await ip("-n", ns, "addr", "add", `${httpIp(i)}/24`, "dev", "m0");
-    await ip("-n", ns, "link", "set", "m0", "up");
-  }
+  await net.teardown();
 }
 
 describe("placement quota across a real 2|3 partition", () => {
@@ -71,14 +30,14 @@ describe("placement quota across a real 2|3 partition", () => {
 
   beforeAll(async () => {
     restore = withEnv(agentEnv());
-    await setupNetwork();
+    await net.setup();
     dir = mkdtempSync(join(tmpdir(), "psplc-part-"));
     const key = join(dir, "cluster.key");
     writeFileSync(key, newClusterKey(), { mode: 0o600 });
     for (let i = 1; i <= N; i++) {
       const dataDir = join(dir, `n${i}`);
       mkdirSync(dataDir);
-      nodes.push(new MeshProcess({ name: `n${i}`, dataDir, clusterKey: key, netns: `psplc-n${i}`, listen: [`/ip4/${p2pIp(i)}/tcp/4001`], http: `${httpIp(i)}:8774`, join: i === 1 ? [] : [`/ip4/${p2pIp(1)}/tcp/4001`] }));
+      nodes.push(new MeshProcess({ name: `n${i}`, dataDir, clusterKey: key, netns: net.ns(i), listen: [`/ip4/${net.p2pIp(i)}/tcp/4001`], http: `${net.httpIp(i)}:8774`, join: i === 1 ? [] : [`/ip4/${net.p2pIp(1)}/tcp/4001`] }));
     }
     await nodes[0].start(60_000);
     await Promise.all(nodes.slice(1).map((p) => p.start(60_000)));
@@ -97,7 +56,7 @@ describe("placement quota across a real 2|3 partition", () => {
     for (const i of [0, 3]) expect((await createServer(c, i, `pre-${i}`, FLAVORS[0].id)).status).toBe(202);
     await settledInvariants(nodes, 30_000);
 
-    await ip("link", "set", "psplc-ab", "down");
+    await net.cut();
     const a = [0, 1];
     const b = [2, 3, 4];
     // 12 creates per side, concurrently on both sides: 24 asked, at most 10 - 2 more can exist.
@@ -124,7 +83,7 @@ describe("placement quota across a real 2|3 partition", () => {
       return true;
     }, 30_000, 250);
 
-    await ip("link", "set", "psplc-ab", "up");
+    await net.heal();
     await waitConnected(nodes, N - 1, 60_000);
     const { records, report } = await settledInvariants(nodes, 60_000);
     expect(report.overCapacity).toEqual([]);
