@@ -235,8 +235,9 @@ describe("issue #8 acceptance in a lab of 3", () => {
     expect(blocks3.length, "blocks of the demo subnet node 3 owns before the cut").toBeGreaterThan(0);
     say(`node 3 owns ${blocks3.length} block(s) of the demo subnet before it allocated there`);
     // Give node 3 quota rights of its own before the cut: a create through node 3 takes rights by transfer,
-    // its delete through node 3 returns them there. Both sides then hold some of the 2 spare instances.
-    const pre = await L.call(3, "POST", "/compute/v2.1/servers", demo[2]!, { server: { name: "pre-cut", imageRef: image, flavorRef: flavor, networks: [{ uuid: net }] } });
+    // and its owner host (node 3, by same_host) returns them there when it removes the deleted server.
+    // Both sides then hold some of the 2 spare instances.
+    const pre = await L.call(3, "POST", "/compute/v2.1/servers", demo[2]!, { server: { name: "pre-cut", imageRef: image, flavorRef: flavor, networks: [{ uuid: net }] }, "os:scheduler_hints": { same_host: [onThree] } });
     expect(pre.status, JSON.stringify(pre.json)).toBe(202);
     const preId = (pre.json.server as { id: string }).id;
     expect((await L.call(3, "DELETE", `/compute/v2.1/servers/${preId}`, demo[2]!)).status).toBe(204);

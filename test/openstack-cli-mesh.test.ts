@@ -9,7 +9,8 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openstack, type CliResult } from "./helpers/openstack-cli.ts";
-import { startMesh, waitConnected, type Mesh } from "./helpers/mesh-process.ts";
+import { startMesh, waitConnected, waitFor, type Mesh } from "./helpers/mesh-process.ts";
+import { quotaTotals } from "./helpers/placement-cluster.ts";
 import { killAllQemu, qemuPidsMentioning, testImage } from "./helpers/vm.ts";
 
 const PASSWORD = "psapi-mesh-secret";
@@ -182,8 +183,20 @@ describe("openstack CLI against a 3-node agent mesh, each step on another node",
     const group = (await step(["server", "group", "create", "--policy", "anti-affinity", "psapi-group", "-f", "json"])).json();
     expect(group).toMatchObject({ name: "psapi-group", policy: "anti-affinity" });
 
+    // The same delete through all three nodes at once (a retrying client, or both sides of a partition):
+    // the quota comes back once, from the owner host, when it has removed the server.
+    const tok = (await step(["token", "issue", "-f", "json"])).json() as { id: string; project_id: string };
+    const usedBefore = (await quotaTotals(mesh.nodes, tok.project_id)).instances;
+    expect(usedBefore.usage).toBe(1);
+    const dels = await Promise.all(mesh.nodes.map((x) => fetch(`${x.httpUrl}/compute/v2.1/servers/${String(server.id)}`, { method: "DELETE", headers: { "x-auth-token": tok.id } })));
+    expect(dels.map((r) => r.status)).toEqual([204, 204, 204]);
     await step(["server", "delete", "--wait", "psapi-vm"], { timeoutMs: 300_000 });
     await until<unknown[]>("server gone everywhere", ["server", "list", "-f", "json"], (j) => j.length === 0, 60_000);
+    const usedAfter = await waitFor("instances quota back to 0 on every node", async () => {
+      const q = (await quotaTotals(mesh.nodes, tok.project_id)).instances;
+      return q.usage === 0 ? q : undefined;
+    }, 30_000, 500).catch(async () => (await quotaTotals(mesh.nodes, tok.project_id)).instances);
+    expect(usedAfter).toMatchObject({ usage: 0, limit: 20, rights: 20, negative: 0 }); // returned once: rights = limit, not limit + 2
     const tGone = Date.now();
     while ((await qemuPidsMentioning(mesh.dir)).length > 0) {
       if (Date.now() - tGone > 60_000) throw new Error("QEMU still running after server delete");

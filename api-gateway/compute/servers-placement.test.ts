@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { placementMesh } from "../../node/auction/testing.ts";
 import { placementService } from "../../node/placement-service.ts";
 import { quotaEscrow, type QuotaEscrow } from "../../node/quota/escrow.ts";
+import { ownerRelease, quotaHolders } from "../../node/quota/owner-release.ts";
 import { openCrdtStore } from "../../node/store/crdt-store.ts";
 import { MemoryKv } from "../../node/store/memory-kv.ts";
 import * as bc from "../../protocol/crdt/bounded-counter.ts";
@@ -100,10 +101,18 @@ describe("servers API over the real placement service (3 nodes, memory transport
     expect(over.json().forbidden.message).toMatch(/^Quota exceeded for instances: Requested 1, but already used 2 of 2 instances/);
     expect(g.store.list("server", (s) => s.name === "c")).toEqual([]);
 
-    // delete returns the quota (desired deleted; the owner would remove the record), then c fits
+    // delete writes desired deleted; the quota comes back when the owner host removes the record, then c fits
     const del = await g.app.inject({ method: "DELETE", url: `/compute/v2.1/servers/${ids[0]}`, headers: { "x-auth-token": admin } });
     expect(del.statusCode).toBe(204);
-    expect(g.store.get("server", ids[0])!.desired).toBe("deleted");
+    const owned = g.store.get("server", ids[0])!;
+    expect(owned.desired).toBe("deleted");
+    expect(instancesUsed()).toBe(2);
+    const owner = m.nodes.findIndex((n) => n.id === owned.host);
+    const returns = ownerRelease({ self: String(owned.host), store: g.store, quota: escrows[owner], kinds: quotaHolders(placement.quotaOf) });
+    cleanup.push(async () => returns.stop());
+    await g.store.remove("server", ids[0]); // what the owner's reconciler does after teardown
+    await returns.idle();
+    await m.clock.run(10);
     expect(instancesUsed()).toBe(1);
     expect((await boot("c", "1")).statusCode).toBe(202);
   }, 60_000);

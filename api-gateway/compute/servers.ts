@@ -283,8 +283,8 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
       await ctx.store.remove(SERVER, s.id);
       return reply.code(204).send();
     }
+    // The owner host tears it down, removes the record and returns its quota (node/quota/owner-release.ts).
     await ctx.store.put(SERVER, s.id, { desired: "deleted", updated_at: isoMicro(ctx.clock.now()) });
-    if (be?.quota) await be.quota.release(String(s.project_id), be.placement.quotaOf({ id: String(s.flavor_id), vcpus: Number(s.vcpus ?? 0), ram: Number(s.ram ?? 0), disk: Number(s.disk ?? 0) }));
     return reply.code(204).send();
   });
 };

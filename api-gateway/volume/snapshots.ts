@@ -1,5 +1,5 @@
 // Cinder snapshots: create (volume available, or in-use with force; quota taken), list/detail, show, update,
-// delete (quota returned; refused while volumes made from it exist). The owner of the volume (the
+// delete (the owner returns the quota on removal; refused while volumes made from it exist). The owner of the volume (the
 // snapshot's `host`) makes and removes the storage snapshot.
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { requireRole } from "../auth/policy.ts";
@@ -30,7 +30,7 @@ export const snapshotRoutes: FastifyPluginAsync<VolumeRouteOptions> = async (app
     const size = Number(v.size) || 0;
     await takeVolumeQuota(ctx, backend, project, { snapshots: 1, gigabytes: size });
     const id = ctx.random.uuid();
-    await ctx.store.put(SNAPSHOT, id, {
+    const fields = {
       project_id: project,
       user_id: a.user.id,
       volume_id: v.id,
@@ -42,6 +42,10 @@ export const snapshotRoutes: FastifyPluginAsync<VolumeRouteOptions> = async (app
       metadata: metadataOf(b.metadata),
       created_at: now(),
       updated_at: null,
+    };
+    await ctx.store.put(SNAPSHOT, id, fields).catch(async (err: unknown) => {
+      await releaseVolumeQuota(backend, project, { snapshots: 1, gigabytes: size }); // not written: give it back
+      throw err;
     });
     if (v.pristine !== false) await ctx.store.put(VOLUME, v.id, { pristine: false }); // a snapshot pins the data to its host
     reply.code(202);
@@ -83,8 +87,7 @@ export const snapshotRoutes: FastifyPluginAsync<VolumeRouteOptions> = async (app
     if (s.status === "deleting") return reply.code(202).send();
     if (!["available", "error", "error_deleting"].includes(String(s.status))) throw new InvalidRequestError(`Invalid snapshot: Snapshot status must be available or error and must not be part of a group.`);
     if (ctx.store.list(VOLUME, (v) => v.snapshot_id === s.id).length) throw new InvalidRequestError(`Invalid snapshot: Snapshot ${s.id} has dependent volumes.`);
-    await ctx.store.put(SNAPSHOT, s.id, { status: "deleting", updated_at: now() });
-    if (s.status !== "error_deleting") await releaseVolumeQuota(backend, String(s.project_id), { snapshots: 1, gigabytes: Number(s.size) || 0 });
+    await ctx.store.put(SNAPSHOT, s.id, { status: "deleting", updated_at: now() }); // its owner returns the quota on removal
     return reply.code(202).send();
   });
 };

@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MemoryNetwork } from "../../node/mesh/memory-transport.ts";
 import { quotaEscrow, type QuotaEscrow } from "../../node/quota/escrow.ts";
+import { ownerRelease, quotaHolders, type OwnerRelease } from "../../node/quota/owner-release.ts";
 import { MemoryKv } from "../../node/store/memory-kv.ts";
 import { Hlc } from "../../protocol/hlc.ts";
 import { SeededRandom } from "../../protocol/random.ts";
@@ -14,6 +15,11 @@ import { volumeService } from "./plugin.ts";
 describe("Cinder v3 routes", () => {
   let g: TestGateway;
   let q: QuotaEscrow;
+  let owner: OwnerRelease;
+  const removeAsOwner = async (kind: string, id: string) => {
+    await g.store.remove(kind, id);
+    await owner.idle();
+  };
   let admin: string;
   let bob: string;
   let eve: string;
@@ -26,6 +32,8 @@ describe("Cinder v3 routes", () => {
     q = quotaEscrow({ timeoutMs: 50 })({ clock: c, random: new SeededRandom(5), transport: net.join("q0"), hlc: new Hlc({ node: "q0", clock: c }), kv: new MemoryKv() });
     await q.start();
     g = await testGateway({ clock: c, publicUrl: "http://h:8776", extra: { services: { volume: volumeService({ quota: q }) } } });
+    // This gateway's node holds every volume here; its reconciler would remove them and return their quota.
+    owner = ownerRelease({ self: g.nodeKey.id, store: g.store, quota: q, kinds: quotaHolders(() => ({})) });
     admin = await g.token();
     const h = { "x-auth-token": admin };
     const member = g.store.list("role", (r) => r.name === "member")[0]!;
@@ -45,6 +53,7 @@ describe("Cinder v3 routes", () => {
     await g.store.put("image", "img1", { name: "cirros", visibility: "public", status: "active", size: 3 * 1024 ** 3 + 1, min_disk: 0 });
   });
   afterEach(async () => {
+    owner.stop();
     q.stop();
     await g.close();
   });
@@ -135,6 +144,9 @@ describe("Cinder v3 routes", () => {
     expect((await call("DELETE", `/v3/volumes/${a.id}`, bob)).statusCode).toBe(202);
     expect(g.store.get("volume", a.id)?.status).toBe("deleting");
     expect((await call("DELETE", `/v3/volumes/${a.id}`, bob)).statusCode).toBe(202); // again: no second release
+    const pending = (await call("GET", `/v3/os-quota-sets/${demo}?usage=true`, bob)).json().quota_set;
+    expect(pending.volumes.in_use).toBe(2); // held until the owner has removed it
+    await removeAsOwner("volume", a.id);
     const after = (await call("GET", `/v3/os-quota-sets/${demo}?usage=true`, bob)).json().quota_set;
     expect(after.volumes.in_use).toBe(1);
     expect(after.gigabytes.in_use).toBe(10);
@@ -178,6 +190,8 @@ describe("Cinder v3 routes", () => {
     expect(usedBefore).toMatchObject({ snapshots: { in_use: 1 }, gigabytes: { in_use: 4 } });
     expect((await call("DELETE", `/v3/volumes/${v.id}?cascade=true`, bob)).statusCode).toBe(202);
     expect(g.store.get("volume_snapshot", snap.id)?.status).toBe("deleting");
+    await removeAsOwner("volume_snapshot", snap.id);
+    await removeAsOwner("volume", v.id);
     const usedAfter = (await call("GET", `/v3/os-quota-sets/${demo}?usage=true`, bob)).json().quota_set;
     expect(usedAfter).toMatchObject({ snapshots: { in_use: 0 }, gigabytes: { in_use: 0 }, volumes: { in_use: 0 } });
 

@@ -1,5 +1,5 @@
 // Cinder volumes: create (blank, from an image or a snapshot; quota taken first), list (brief/detail, filters,
-// paging), show, update, delete (quota returned; refused while attached or with snapshots unless cascade),
+// paging), show, update, delete (quota returned by the owner host on removal; refused while attached or with snapshots unless cascade),
 // summary, and the admin/user actions os-extend, os-reset_status, os-force_delete. The record is written
 // `creating` with `host` = the node that will hold the LV/file; that node's volume reconciler takes it on.
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
@@ -117,7 +117,7 @@ export const volumeRoutes: FastifyPluginAsync<VolumeRouteOptions> = async (app, 
     const id = ctx.random.uuid();
     const t = now();
     const hostAz = String(ctx.store.get(NODE_KIND, host)?.az ?? (host === ctx.node.id ? (ctx.node.az ?? "nova") : (az ?? "nova")));
-    await ctx.store.put(VOLUME, id, {
+    await writeOrReturn(project, { volumes: 1, gigabytes: size }, () => ctx.store.put(VOLUME, id, {
       ...fields,
       project_id: project,
       user_id: a.user.id,
@@ -132,7 +132,7 @@ export const volumeRoutes: FastifyPluginAsync<VolumeRouteOptions> = async (app, 
       attachments: [],
       created_at: t,
       updated_at: null,
-    });
+    }));
     reply.code(202);
     return { volume: view(req, a, ctx.store.get(VOLUME, id)!) };
   });
@@ -177,7 +177,17 @@ export const volumeRoutes: FastifyPluginAsync<VolumeRouteOptions> = async (app, 
     return { volume: view(req, a, ctx.store.get(VOLUME, v.id)!) };
   });
 
-  /** Marks the volume (and with cascade its snapshots) deleting and returns their quota, once. */
+  /** Quota taken for a write that failed goes back (taken before the write so that a refusal writes nothing). */
+  async function writeOrReturn(project: string, amounts: Parameters<typeof releaseVolumeQuota>[2], write: () => Promise<unknown>): Promise<void> {
+    try {
+      await write();
+    } catch (err) {
+      await releaseVolumeQuota(backend, project, amounts);
+      throw err;
+    }
+  }
+
+  /** Marks the volume (and with cascade its snapshots) deleting; their owner host returns the quota on removal. */
   async function markDeleting(v: CatalogRecord, cascade: boolean, force: boolean): Promise<void> {
     const snaps = ctx.store.list(SNAPSHOT, (s) => s.volume_id === v.id);
     const attached = ((v.attachments as unknown[] | undefined) ?? []).length > 0 || attachedServers(ctx.store, v.id).length > 0;
@@ -185,14 +195,11 @@ export const volumeRoutes: FastifyPluginAsync<VolumeRouteOptions> = async (app, 
     if (attached || (!force && !DELETABLE.includes(String(v.status)))) throw new InvalidRequestError(INVALID_DELETE);
     if (snaps.length && !cascade) throw new InvalidRequestError(INVALID_DELETE);
     if (cascade && snaps.some((s) => !["available", "error", "deleting"].includes(String(s.status)))) throw new InvalidRequestError("Invalid volume: Snapshot of volume must be in available or error state to cascade delete.");
-    const project = String(v.project_id);
     for (const s of snaps) {
       if (s.status === "deleting") continue;
       await ctx.store.put(SNAPSHOT, s.id, { status: "deleting", updated_at: now() });
-      await releaseVolumeQuota(backend, project, { snapshots: 1, gigabytes: Number(s.size) || 0 });
     }
     await ctx.store.put(VOLUME, v.id, { status: "deleting", updated_at: now() });
-    await releaseVolumeQuota(backend, project, { volumes: 1, gigabytes: Number(v.size) || 0 });
   }
 
   app.delete<{ Params: { id: string } }>("/volumes/:id", async (req, reply) => {
@@ -219,7 +226,7 @@ export const volumeRoutes: FastifyPluginAsync<VolumeRouteOptions> = async (app, 
         if (v.status !== "available") throw new InvalidRequestError(`Invalid volume: Volume ${v.id} status must be 'available' to extend, currently ${String(v.status)}.`);
         if (size <= Number(v.size)) throw new InvalidRequestError(`Invalid input received: New size for extend must be greater than current size. (current: ${String(v.size)}, extended: ${size}).`);
         await takeVolumeQuota(ctx, backend, String(v.project_id), { gigabytes: size - Number(v.size) });
-        await ctx.store.put(VOLUME, v.id, { status: "extending", size, previous_size: v.size, updated_at: now() });
+        await writeOrReturn(String(v.project_id), { gigabytes: size - Number(v.size) }, () => ctx.store.put(VOLUME, v.id, { status: "extending", size, previous_size: v.size, updated_at: now() }));
         return reply.code(202).send();
       }
       case "os-reset_status": {

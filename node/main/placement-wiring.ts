@@ -12,6 +12,7 @@ import type { Logger } from "pino";
 import { advertiser, CAPACITY_TOPIC } from "../capacity/adverts.ts";
 import { claimJournal } from "../capacity/claim-journal.ts";
 import { Ledger } from "../capacity/ledger.ts";
+import { ownerRelease, quotaHolders } from "../quota/owner-release.ts";
 import { strayClaims } from "../capacity/stray-claims.ts";
 import { CapacityView } from "../capacity/view.ts";
 import { bidder, type Bidder } from "../auction/bidder.ts";
@@ -115,6 +116,15 @@ export async function startPlacement(w: PlacementWiring): Promise<RunningPlaceme
   await quota.start();
   const placement = placementService()({ store: w.store, quota, requester: timed, self: w.self });
   const recovered = await placement.recover();
+  // Deleted servers, volumes and snapshots give their quota back here, on the host that removes them.
+  const returns = ownerRelease({
+    self: w.self,
+    store: w.store,
+    quota,
+    kinds: quotaHolders(placement.quotaOf),
+    onReleased: (kind, id, project, amounts) => w.log.info({ kind, id, project, amounts }, "returned the quota of a removed record"),
+    onError: (kind, id, err) => w.log.warn({ kind, id, err: String(err) }, "returning the quota of a removed record failed"),
+  });
 
   const off = w.store.onChange(({ delta, record, local }) => {
     if (delta.kind === SERVER_KIND && (!record || record.deleted === true || record.status === "DELETED")) {
@@ -149,6 +159,8 @@ export async function startPlacement(w: PlacementWiring): Promise<RunningPlaceme
     async stop() {
       clearInterval(sweep);
       off();
+      returns.stop();
+      await returns.idle();
       adverts.stop();
       bid.stop();
       quota.stop();

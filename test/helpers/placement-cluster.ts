@@ -134,15 +134,22 @@ export async function serverRecords(p: MeshProcess): Promise<ServerRecord[]> {
 
 /** Waits until no server is still being scheduled and every node holds the same server records. */
 export async function waitSettled(nodes: MeshProcess[], timeoutMs: number, ids?: Set<string>): Promise<ServerRecord[]> {
-  return waitFor("servers settled and replicated on every node", async () => {
-    const lists = await Promise.all(nodes.map(serverRecords));
-    const key = (rs: ServerRecord[]) => rs.map((r) => `${r.id}:${String(r.host)}:${String(r.status)}:${String(r.task_state)}`).sort().join(",");
-    const k0 = key(lists[0]);
-    if (lists.some((l) => key(l) !== k0)) return undefined;
-    if (lists[0].some((r) => r.task_state === "scheduling")) return undefined;
-    if (ids && [...ids].some((id) => !lists[0].some((r) => r.id === id))) return undefined;
-    return lists[0];
-  }, timeoutMs, 500);
+  let why = "";
+  try {
+    return await waitFor("servers settled and replicated on every node", async () => {
+      const lists = await Promise.all(nodes.map(serverRecords));
+      const line = (r: ServerRecord) => `${r.id}:${String(r.host)}:${String(r.status)}:${String(r.task_state)}`;
+      const sets = lists.map((l) => new Set(l.map(line)));
+      const differing = sets.flatMap((s, i) => [...s].filter((k) => sets.some((o) => !o.has(k))).map((k) => `${nodes[i].spec.name} ${k}`));
+      const scheduling = lists[0].filter((r) => r.task_state === "scheduling");
+      const missing = ids ? [...ids].filter((id) => !lists[0].some((r) => r.id === id)) : [];
+      // Remembered for the timeout message: which records keep the cluster from settling.
+      why = `${differing.length} record versions not on every node (${differing.slice(0, 6).join("; ")}), ${scheduling.length} scheduling (${scheduling.slice(0, 6).map((r) => `${r.id} ${String(r.name)}`).join("; ")}), ${missing.length} missing`;
+      return differing.length === 0 && scheduling.length === 0 && missing.length === 0 ? lists[0] : undefined;
+    }, timeoutMs, 500);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last poll: ${why}`);
+  }
 }
 
 export interface InvariantReport {
