@@ -183,15 +183,22 @@ describe("openstack CLI against a 3-node agent mesh, each step on another node",
     const group = (await step(["server", "group", "create", "--policy", "anti-affinity", "psapi-group", "-f", "json"])).json();
     expect(group).toMatchObject({ name: "psapi-group", policy: "anti-affinity" });
 
+    // A group member, deleted with the CLI.
+    const member = await step(["--os-compute-api-version", "2.37", "server", "create", "--flavor", "psapi.small", "--image", "psapi-image", "--nic", "none", "--hint", `group=${String(group.id)}`, "--wait", "psapi-vm2", "-f", "json"], { timeoutMs: 400_000 });
+    expect(member.json()).toMatchObject({ name: "psapi-vm2", status: "ACTIVE" });
+    await step(["server", "delete", "--wait", "psapi-vm2"], { timeoutMs: 300_000 });
+
     // The same delete through all three nodes at once (a retrying client, or both sides of a partition):
     // the quota comes back once, from the owner host, when it has removed the server.
     const tok = (await step(["token", "issue", "-f", "json"])).json() as { id: string; project_id: string };
-    const usedBefore = (await quotaTotals(mesh.nodes, tok.project_id)).instances;
-    expect(usedBefore.usage).toBe(1);
+    const usedBefore = await waitFor("only psapi-vm holds quota", async () => {
+      const q = (await quotaTotals(mesh.nodes, tok.project_id)).instances;
+      return q.usage === 1 ? q : undefined;
+    }, 30_000, 500);
+    expect(usedBefore).toMatchObject({ usage: 1, limit: 20, rights: 19 });
     const dels = await Promise.all(mesh.nodes.map((x) => fetch(`${x.httpUrl}/compute/v2.1/servers/${String(server.id)}`, { method: "DELETE", headers: { "x-auth-token": tok.id } })));
     expect(dels.map((r) => r.status)).toEqual([204, 204, 204]);
-    await step(["server", "delete", "--wait", "psapi-vm"], { timeoutMs: 300_000 });
-    await until<unknown[]>("server gone everywhere", ["server", "list", "-f", "json"], (j) => j.length === 0, 60_000);
+    await until<unknown[]>("server gone everywhere", ["server", "list", "-f", "json"], (j) => j.length === 0, 120_000);
     const usedAfter = await waitFor("instances quota back to 0 on every node", async () => {
       const q = (await quotaTotals(mesh.nodes, tok.project_id)).instances;
       return q.usage === 0 ? q : undefined;
