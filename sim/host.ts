@@ -55,10 +55,12 @@ export class SimHost {
   /** Stray claims the reconciler rule released (see start()). */
   strayReleased = 0;
   private readonly init: HostInit;
+  private readonly mesh: SimMesh;
 
   constructor(node: SimNode, mesh: SimMesh, init: HostInit) {
     this.node = node;
     this.init = init;
+    this.mesh = mesh;
     this.transport = mesh.join(node);
     this.ledger = this.newLedger();
     if (init.scenario.catalog.replicate) this.kv = new MemoryKv();
@@ -110,7 +112,9 @@ export class SimHost {
       multipliers: p.weigher === "pack" ? PACK : SPREAD,
     })({ clock, random: random.fork("requester"), transport, view: this.view, local: this.bidder });
     const makeQuota = s.quota.escrow === "node" ? nodeQuota : standInQuota;
-    this.quota = makeQuota({ az: this.node.az, timeoutMs: p.bidTimeoutMs * 2, clock, random: random.fork("quota"), transport, sitePeers: () => this.init.sitePeers(this), kv: this.quotaKv });
+    const net = this.mesh.net;
+    const counterId = (id: string) => `slot${net.nodes[net.indexOf(id) ?? -1]?.siteSlot ?? id}`;
+    this.quota = makeQuota({ az: this.node.az, timeoutMs: p.bidTimeoutMs * 2, clock, random: random.fork("quota"), transport, sitePeers: () => this.init.sitePeers(this), kv: this.quotaKv, counterId });
     await this.quota.start();
     this.bidder.start();
     this.adverts.start();

@@ -52,6 +52,8 @@ export interface SimQuotaInit {
   sitePeers: () => string[];
   /** The escrow's durable counters (a "disk" kept across crashes); omitted when nothing crashes. */
   kv?: KvStore;
+  /** The stand-in's name for a node of this site in its counters (see sim/quota-escrow.ts). */
+  counterId?: (node: string) => string;
 }
 
 export function nodeQuota(init: SimQuotaInit): SimQuota {
@@ -90,7 +92,7 @@ export function nodeQuota(init: SimQuotaInit): SimQuota {
 
 /** The stand-in: every home-AZ node gets an even share of the limit up front. */
 export function standInQuota(init: SimQuotaInit): SimQuota {
-  const s = new StandIn({ timeoutMs: init.timeoutMs }, { transport: init.transport, random: init.random });
+  const s = new StandIn({ timeoutMs: init.timeoutMs }, { transport: init.transport, random: init.random, counterId: init.counterId });
   return {
     start: async () => s.start(),
     stop: () => {},

@@ -30,6 +30,8 @@ export interface SimNode {
   id: string;
   az: string;
   azIndex: number;
+  /** Position among the nodes of its AZ (0, 1, …): a name that is unique within the site. */
+  siteSlot: number;
   clock: NodeClock;
   up: boolean;
 }
@@ -39,6 +41,7 @@ export class SimNetwork {
   readonly nodes: SimNode[] = [];
   private readonly byId = new Map<string, number>();
   private readonly azIndex = new Map<string, number>();
+  private readonly azSize: number[] = [];
   private readonly lan: Sampler;
   private readonly wan: Sampler;
   private readonly random: Random;
@@ -59,7 +62,9 @@ export class SimNetwork {
   addNode(id: string, az: string): SimNode {
     let azi = this.azIndex.get(az);
     if (azi === undefined) this.azIndex.set(az, (azi = this.azIndex.size));
-    const node: SimNode = { index: this.nodes.length, id, az, azIndex: azi, clock: new NodeClock(this.sched), up: true };
+    const siteSlot = this.azSize[azi] ?? 0;
+    this.azSize[azi] = siteSlot + 1;
+    const node: SimNode = { index: this.nodes.length, id, az, azIndex: azi, siteSlot, clock: new NodeClock(this.sched), up: true };
     this.nodes.push(node);
     this.byId.set(id, node.index);
     if (this.group.length < this.nodes.length) {
