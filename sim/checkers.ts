@@ -16,7 +16,7 @@ export function claimed(host: SimHost): Resources {
   let vcpus = 0;
   let ramMb = 0;
   let diskGb = 0;
-  for (const c of host.ledger.claimsList()) {
+  for (const c of host.ledger.allClaims()) {
     vcpus += c.resources.vcpus;
     ramMb += c.resources.ramMb;
     diskGb += c.resources.diskGb;
@@ -53,7 +53,7 @@ export class Checkers {
   /** After every claim: the host's claims fit its capacity × allocation ratios. */
   onClaim(host: SimHost): void {
     const used = claimed(host);
-    const lim = limits(host.ledger.state());
+    const lim = limits(host.ledger.snapshot());
     if (used.vcpus > lim.vcpus || used.ramMb > lim.ramMb || used.diskGb > lim.diskGb) {
       this.report("overcommit", `host "${host.node.id}" claims ${JSON.stringify(used)}, limits ${JSON.stringify(lim)}`);
     }
@@ -62,33 +62,45 @@ export class Checkers {
   /** Periodic: quotas and anti-affinity; a server on two hosts is counted (a violation only at the end). */
   sweep(final: boolean): void {
     const perProject = new Map<string, { instances: number; cores: number }>();
-    const serverHosts = new Map<string, string[]>();
+    // First host of every server; the hosts of servers found on more than one (rare) kept aside.
+    const firstHost = new Map<string, string>();
+    const shared = new Map<string, string[]>();
     for (const h of this.hosts) {
-      const groups = new Map<string, number>();
-      for (const c of h.ledger.claimsList()) {
-        const list = serverHosts.get(c.serverId);
-        if (list) list.push(h.node.id);
-        else serverHosts.set(c.serverId, [h.node.id]);
-        // Quota counts servers, not claims: a server briefly claimed twice spent its quota once.
-        const project = this.projectOf.get(c.serverId);
-        if (!list && project) {
-          const q = perProject.get(project) ?? { instances: 0, cores: 0 };
-          q.instances++;
-          q.cores += c.resources.vcpus;
-          perProject.set(project, q);
+      let groups: Map<string, number> | undefined;
+      for (const c of h.ledger.allClaims()) {
+        const first = firstHost.get(c.serverId);
+        if (first === undefined) {
+          firstHost.set(c.serverId, h.node.id);
+          // Quota counts servers, not claims: a server briefly claimed twice spent its quota once.
+          const project = this.projectOf.get(c.serverId);
+          if (project) {
+            const q = perProject.get(project);
+            if (q) {
+              q.instances++;
+              q.cores += c.resources.vcpus;
+            } else perProject.set(project, { instances: 1, cores: c.resources.vcpus });
+          }
+        } else {
+          const hosts = shared.get(c.serverId);
+          if (hosts) hosts.push(h.node.id);
+          else shared.set(c.serverId, [first, h.node.id]);
         }
-        if (c.group) groups.set(c.group, (groups.get(c.group) ?? 0) + 1);
+        if (c.group) (groups ??= new Map()).set(c.group, (groups.get(c.group) ?? 0) + 1);
       }
-      for (const [g, n] of groups) if (n > 1) this.report("anti-affinity", `group "${g}" has ${n} servers on host "${h.node.id}"`);
+      if (groups) for (const [g, n] of groups) if (n > 1) this.report("anti-affinity", `group "${g}" has ${n} servers on host "${h.node.id}"`);
     }
     for (const [id, q] of perProject) {
       const p = this.projects.get(id);
       if (p && (q.instances > p.instancesLimit || q.cores > p.coresLimit)) this.report("quota", `project "${id}" runs ${q.instances} instances / ${q.cores} cores; limits ${p.instancesLimit} / ${p.coresLimit}`);
     }
-    for (const [server, hosts] of serverHosts) {
-      if (hosts.length < 2) continue;
-      if (final) this.report("duplicate-host", `server "${server}" is claimed on ${hosts.join(", ")}`);
-      else this.transientDuplicates++;
+    if (shared.size === 0) return;
+    if (!final) {
+      this.transientDuplicates += shared.size;
+      return;
+    }
+    for (const server of firstHost.keys()) {
+      const hosts = shared.get(server);
+      if (hosts) this.report("duplicate-host", `server "${server}" is claimed on ${hosts.join(", ")}`);
     }
   }
 

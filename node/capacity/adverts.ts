@@ -121,8 +121,8 @@ export function advertiser(init: AdvertiserInit = {}): (c: AdvertiserComponents)
     const publish = (refresh: boolean) => {
       pending?.();
       pending = undefined;
-      const state = c.ledger.state();
-      if (!refresh && lastSent && sameHostState(state, lastSent)) return;
+      const state = c.ledger.snapshot();
+      if (!refresh && lastSent && (state === lastSent || sameHostState(state, lastSent))) return;
       lastSent = state;
       seq = nextSeq(seq, c.clock.now());
       published++;
@@ -164,7 +164,7 @@ export function advertiser(init: AdvertiserInit = {}): (c: AdvertiserComponents)
           }),
           c.ledger.onChange(() => {
             // the local view is exact at once; the mesh hears a coalesced advert shortly after
-            c.view.updateSelf(c.ledger.state(), seq);
+            c.view.updateSelf(c.ledger.snapshot(), seq);
             if (running && !pending) pending = c.clock.schedule(coalesceMs, () => publish(false));
           }),
         );

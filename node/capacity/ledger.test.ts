@@ -108,6 +108,42 @@ describe("Ledger", () => {
     );
   });
 
+  it("snapshot() equals state(), is frozen, and is shared only until the next change", () => {
+    const l = ledger();
+    const s0 = l.snapshot();
+    expect(l.snapshot()).toBe(s0);
+    expect(s0).toEqual(l.state());
+    expect(Object.isFrozen(s0) && Object.isFrozen(s0.used) && Object.isFrozen(s0.groups)).toBe(true);
+    const held = l.hold(request("a", { resources: small, group: { id: "g", policy: "anti-affinity" } }), 1, 0, TTL);
+    expect(held.ok && held.state).toBe(l.snapshot());
+    const s1 = l.snapshot();
+    expect(s1).not.toBe(s0);
+    expect(s1.used.ramMb).toBe(2048);
+    expect(s1.groups.g).toBe(1);
+    expect(s0.used.ramMb).toBe(0); // an old snapshot keeps what it said
+    l.claim("a", 1, 1);
+    expect(l.snapshot().instances).toBe(1);
+    l.release("a");
+    expect(l.snapshot()).toEqual(l.state());
+    expect(l.snapshot().groups.g).toBeUndefined();
+    l.hold(request("b", { resources: small }), 1, 0, TTL);
+    const before = l.snapshot();
+    l.expire(TTL);
+    expect(l.snapshot()).not.toBe(before);
+    expect(l.snapshot().used.ramMb).toBe(0);
+    const copy = l.state();
+    copy.used.ramMb = 1;
+    expect(l.snapshot().used.ramMb).toBe(0); // state() copies can be changed freely
+  });
+
+  it("allClaims() iterates the claims without copying", () => {
+    const l = ledger();
+    l.hold(request("a", { resources: small }), 1, 0, TTL);
+    l.hold(request("b", { resources: small }), 1, 0, TTL);
+    l.claim("b", 1, 1);
+    expect([...l.allClaims()].map((c) => c.serverId)).toEqual(["b"]);
+  });
+
   it("countHolds: false (tests only) leaves holds out of state(), so a second hold over-commits", () => {
     const blind = new Ledger({ node: "h1", total: { vcpus: 2, ramMb: 4096, diskGb: 40 }, ratios: { cpu: 1 } }, { countHolds: false });
     const big = { vcpus: 2, ramMb: 1024, diskGb: 1 };

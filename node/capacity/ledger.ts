@@ -50,6 +50,8 @@ export class Ledger {
   private images: string[] = [];
   private readonly listeners = new Set<() => void>();
   private readonly countHolds: boolean;
+  /** snapshot() until the next change. */
+  private snap: HostState | undefined;
 
   constructor(d: HostDescription, opts: LedgerOptions = {}) {
     this.node = d.node;
@@ -73,7 +75,7 @@ export class Ledger {
     return () => this.listeners.delete(fn);
   }
 
-  /** The host as filters see it (holds counted as used). */
+  /** The host as filters see it (holds counted as used): a fresh copy the caller may change. */
   state(): HostState {
     const groups = groupCounts();
     for (const [g, n] of this.groups) groups[g] = n;
@@ -102,26 +104,40 @@ export class Ledger {
     };
   }
 
+  /**
+   * The same as state(), frozen and shared until the next change: adverts, the local view and bids
+   * read it after every change, so one copy per change instead of one per reader.
+   */
+  snapshot(): HostState {
+    if (!this.snap) {
+      const s = this.state();
+      Object.freeze(s.used);
+      Object.freeze(s.groups);
+      this.snap = Object.freeze(s);
+    }
+    return this.snap;
+  }
+
   /** Bids: re-checks the request against this ledger (authoritative) and holds the resources. */
   hold(spec: RequestSpec, attempt: number, now: number, ttlMs: number, filters?: readonly Filter[]): HoldOutcome {
     this.expire(now);
     const id = spec.serverId;
     const claim = this.claims.get(id);
-    if (claim) return claim.attempt === attempt ? { ok: true, state: this.state() } : { ok: false, reason: "claimed-elsewhere" };
+    if (claim) return claim.attempt === attempt ? { ok: true, state: this.snapshot() } : { ok: false, reason: "claimed-elsewhere" };
     if (attempt < (this.fences.get(id) ?? 0)) return { ok: false, reason: "fenced" };
     this.fences.set(id, attempt);
     const old = this.holds.get(id);
     if (old) {
-      if (old.attempt === attempt) return { ok: true, state: this.state() }; // duplicate bid request
+      if (old.attempt === attempt) return { ok: true, state: this.snapshot() }; // duplicate bid request
       this.drop(this.holds, old); // an older attempt's hold gives way to the newer one
     }
-    const failed = firstFailure(this.state(), spec, filters);
+    const failed = firstFailure(this.snapshot(), spec, filters);
     if (failed) {
       if (old) this.notify();
       return { ok: false, reason: failed };
     }
     this.add(this.holds, { serverId: id, attempt, resources: { ...spec.resources }, group: spec.group?.id, expiresAt: now + ttlMs });
-    return { ok: true, state: this.state() };
+    return { ok: true, state: this.snapshot() };
   }
 
   /** Awards: turns this attempt's hold into a claim. Idempotent. */
@@ -195,6 +211,11 @@ export class Ledger {
     return [...this.claims.values()];
   }
 
+  /** The claims without copying them (do not change the ledger while iterating). */
+  allClaims(): IterableIterator<Allocation> {
+    return this.claims.values();
+  }
+
   holdsList(): Allocation[] {
     return [...this.holds.values()];
   }
@@ -209,6 +230,7 @@ export class Ledger {
   }
 
   private add(map: Map<string, Allocation>, a: Allocation): void {
+    this.snap = undefined;
     map.set(a.serverId, a);
     this.used = addResources(this.used, a.resources);
     if (a.group) this.groups.set(a.group, (this.groups.get(a.group) ?? 0) + 1);
@@ -216,6 +238,7 @@ export class Ledger {
   }
 
   private drop(map: Map<string, Allocation>, a: Allocation): void {
+    this.snap = undefined;
     map.delete(a.serverId);
     this.used = addResources(this.used, a.resources, -1);
     if (a.group) {
@@ -226,6 +249,7 @@ export class Ledger {
   }
 
   private notify(): void {
+    this.snap = undefined;
     for (const fn of this.listeners) fn();
   }
 }
