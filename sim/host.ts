@@ -2,13 +2,15 @@
 // disk) with the catalog replicator; the capacity Ledger, CapacityView and advertiser; the auction's
 // bidder and requester; the quota escrow (node/quota, or the sim's stand-in: sim/quota.ts).
 // crash() kills the node's timers and handlers; restart() starts fresh components on the same disk,
-// re-adopting its claims into a new ledger (holds lived in memory only).
+// re-adopting its claims into a new ledger (holds lived in memory only). The stray-claim rule of the
+// agent's reconciler runs on every server-record change when the catalog is replicated.
 import type { Random } from "../protocol/random.ts";
 import { PACK, SPREAD, type AllocationRatios, type Resources } from "../protocol/placement/index.ts";
 import { openCrdtStore, type CrdtStore } from "../node/store/crdt-store.ts";
 import { MemoryKv } from "../node/store/memory-kv.ts";
 import { replicator, type Replicator } from "../node/mesh/replicator.ts";
 import { Ledger, type HostDescription } from "../node/capacity/ledger.ts";
+import { strayClaims } from "../node/capacity/stray-claims.ts";
 import { CapacityView } from "../node/capacity/view.ts";
 import { advertiser, type Advertiser } from "../node/capacity/adverts.ts";
 import { bidder, type Bidder } from "../node/auction/bidder.ts";
@@ -52,7 +54,7 @@ export class SimHost {
   replicator: Replicator | undefined;
   private kv: MemoryKv | undefined;
   private quotaKv: MemoryKv | undefined;
-  /** Stray claims the reconciler rule released (see start()). */
+  /** Stray claims the reconciler's rule released (see start()). */
   strayReleased = 0;
   private readonly init: HostInit;
   private readonly mesh: SimMesh;
@@ -83,20 +85,21 @@ export class SimHost {
       this.store = await openCrdtStore({ node: this.node.id }, { clock, kv: this.kv });
       this.replicator = replicator({ antiEntropyMs: s.catalog.antiEntropyMs, peerWatchMs: s.catalog.peerWatchMs, requestTimeoutMs: 5000 })({ clock, random: random.fork("replicator"), transport, store: this.store });
       this.replicator.start();
-      // The reconciler's rule (docs/notes/placement.md): a claim whose server record names another
-      // host is a stray — an award whose answer was lost, and whose front node died before its
-      // retried release got through — and is released here.
+      // The reconciler's stray-claim rule, as the agent applies it (node/capacity/stray-claims.ts): a
+      // claim the server record contradicts — it names another host, a newer attempt, or is deleted —
+      // is an award whose answer was lost and whose front node died before its retried release got
+      // through; only this host can free it.
       const store = this.store;
-      const reconcile = (id: string, rec: { [field: string]: unknown } | undefined) => {
-        if (rec && typeof rec.host === "string" && rec.host !== this.node.id && this.ledger.hasClaim(id)) {
-          this.ledger.release(id);
-          this.strayReleased++;
-        }
-      };
-      store.onChange(({ delta, record }) => {
-        if (delta.kind === "server") reconcile(delta.id, record);
+      const stray = strayClaims({
+        self: this.node.id,
+        ledger: this.ledger,
+        lookup: (id) => ({ record: store.get("server", id), tombstoned: store.stateOf("server", id)?.deleted !== undefined }),
+        onRelease: () => this.strayReleased++,
       });
-      for (const c of this.ledger.claimsList()) reconcile(c.serverId, store.get("server", c.serverId));
+      store.onChange(({ delta }) => {
+        if (delta.kind === "server") stray.check(delta.id);
+      });
+      stray.sweep();
     }
     this.view = new CapacityView(this.node.id, clock);
     this.adverts = advertiser({ intervalMs: p.advertRefreshMs, coalesceMs: p.advertCoalesceMs, topic: capacityTopic(this.node.az) })({ clock, random: random.fork("adverts"), transport, ledger: this.ledger, view: this.view });

@@ -113,7 +113,7 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
         }
         attempts.push(o.attempt);
         outcome.placed++;
-        void front.store?.put("server", a.spec.serverId, { host: o.host, attempt: o.attempt, project: a.spec.project, vcpus: a.spec.resources.vcpus }).catch(() => {});
+        void front.store?.put("server", a.spec.serverId, { host: o.host, placement_attempt: o.attempt, project: a.spec.project, vcpus: a.spec.resources.vcpus }).catch(() => {});
         if (a.lifetimeMs === undefined) return;
         const remove = (tries: number) => {
           // The liveness phase takes no new work; deletions due then are left for after the run.
