@@ -3,6 +3,7 @@
 import { hostname } from "node:os";
 import { env, stderr } from "node:process";
 import { pino } from "pino";
+import { isLibp2pStreamRace } from "../../node/adapters/libp2p-races.ts";
 import { loadConfig } from "../../node/config.ts";
 import { startAgent } from "../../node/main/agent.ts";
 
@@ -39,6 +40,7 @@ export async function run(args: string[]): Promise<number> {
   // silently: log it with its stack and keep serving. A thrown exception leaves state unknown: exit.
   process.on("unhandledRejection", (reason) => log.error({ err: reason instanceof Error ? { message: reason.message, stack: reason.stack } : String(reason) }, "unhandled promise rejection"));
   process.on("uncaughtException", (err) => {
+    if (isLibp2pStreamRace(err)) return log.warn({ err: { message: err.message, stack: err.stack } }, "libp2p stream race on a closed connection; ignored");
     log.fatal({ err: { message: err.message, stack: err.stack } }, "uncaught exception; exiting");
     process.exit(70);
   });
