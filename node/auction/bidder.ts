@@ -6,7 +6,7 @@ import { firstFailure, type Filter } from "../../protocol/placement/index.ts";
 import type { Ledger } from "../capacity/ledger.ts";
 import type { Transport } from "../mesh/transport.ts";
 import { decode, encode } from "../mesh/wire.ts";
-import { AWARD_PROTOCOL, BID_PROTOCOL, readAwardAsk, readBidAsk, readReleaseAsk, RELEASE_PROTOCOL, writeBidAnswer, type AwardAnswer, type AwardAsk, type BidAnswer, type BidAsk, type ReleaseAsk } from "./messages.ts";
+import { AWARD_PROTOCOL, BATCH_PROTOCOL, BID_PROTOCOL, readAwardAsk, readBatchAsk, readBidAsk, readReleaseAsk, RELEASE_PROTOCOL, writeBidAnswer, type AwardAnswer, type AwardAsk, type BatchAnswer, type BidAnswer, type BidAsk, type ReleaseAsk } from "./messages.ts";
 
 export interface BidderInit {
   filters?: readonly Filter[];
@@ -73,13 +73,34 @@ export function bidder(init: BidderInit = {}): (c: BidderComponents) => Bidder {
         c.transport.handle(RELEASE_PROTOCOL, async (_from, data) =>
           encode("auction.release", me, { freed: self.release(readReleaseAsk(decode(data, ["auction.release"]).body)) }),
         );
+        c.transport.handle(BATCH_PROTOCOL, async (_from, data) => {
+          const ops = readBatchAsk(decode(data, ["auction.batch"]).body);
+          const durable: Promise<void>[] = [];
+          // In order, as if sent one by one; claims are made durable together before the answer.
+          const answers: BatchAnswer[] = ops.map((o) => {
+            try {
+              if (o.op === "bid") return { ok: true, body: writeBidAnswer(self.bid(readBidAsk(o.body))) };
+              if (o.op === "award") {
+                const ask = readAwardAsk(o.body);
+                const answer = self.award(ask);
+                if (answer.outcome === "claimed" && self.hooks.durable) durable.push(self.hooks.durable(ask.serverId, ask.attempt));
+                return { ok: true, body: answer };
+              }
+              return { ok: true, body: { freed: self.release(readReleaseAsk(o.body)) } };
+            } catch (err) {
+              return { ok: false, error: err instanceof Error ? err.message : String(err) };
+            }
+          });
+          await Promise.all(durable);
+          return encode("auction.batch", me, { answers });
+        });
       },
       stop() {
         running = false;
         const gone = async () => {
           throw new Error("auction stopped");
         };
-        for (const p of [BID_PROTOCOL, AWARD_PROTOCOL, RELEASE_PROTOCOL]) c.transport.handle(p, gone);
+        for (const p of [BID_PROTOCOL, AWARD_PROTOCOL, RELEASE_PROTOCOL, BATCH_PROTOCOL]) c.transport.handle(p, gone);
       },
     };
     return self;

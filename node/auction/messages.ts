@@ -1,10 +1,12 @@
 // Auction wire messages (direct streams), in the mesh's versioned envelope.
 import { readHostState, readRequestSpec, wireHostState, type HostState, type RequestSpec } from "../../protocol/placement/index.ts";
-import { fields } from "../../protocol/validate.ts";
+import { DecodeError, fields } from "../../protocol/validate.ts";
 
 export const BID_PROTOCOL = "/peerstack/auction/bid/1";
 export const AWARD_PROTOCOL = "/peerstack/auction/award/1";
 export const RELEASE_PROTOCOL = "/peerstack/auction/release/1";
+/** Several operations to one host in one message (node/auction/peer-batcher.ts); answers in order. */
+export const BATCH_PROTOCOL = "/peerstack/auction/batch/1";
 
 export interface BidAsk {
   spec: RequestSpec;
@@ -55,3 +57,38 @@ export function readAwardAnswer(body: unknown): AwardAnswer {
 }
 
 export const readReleaseAsk = readAwardAsk;
+
+export type OpName = "bid" | "award" | "release";
+
+/** One operation of a batch: `body` is a BidAsk, AwardAsk or ReleaseAsk as sent on its own protocol. */
+export type BatchOp = { op: OpName; body: unknown };
+
+/** An operation's answer: its body as its own protocol answers, or why it failed (malformed, stopped). */
+export type BatchAnswer = { ok: true; body: unknown } | { ok: false; error: string };
+
+const OPS: readonly OpName[] = ["bid", "award", "release"];
+const MAX_OPS = 256;
+
+export function readBatchAsk(body: unknown): BatchOp[] {
+  const list = fields(body, "body").field("ops", (v, path) => {
+    if (!Array.isArray(v) || v.length === 0 || v.length > MAX_OPS) throw new DecodeError(path, `must be a list of 1..${MAX_OPS} operations`);
+    return v as unknown[];
+  });
+  return list.map((x, i) => {
+    const f = fields(x, `body.ops[${i}]`);
+    const op = f.string("op", { max: 16 }) as OpName;
+    if (!OPS.includes(op)) throw new DecodeError(`body.ops[${i}].op`, `unknown operation "${op}"`);
+    return { op, body: (x as { body?: unknown }).body };
+  });
+}
+
+export function readBatchAnswer(body: unknown, expected: number): BatchAnswer[] {
+  const list = fields(body, "body").field("answers", (v, path) => {
+    if (!Array.isArray(v) || v.length !== expected) throw new DecodeError(path, `must be a list of ${expected} answers`);
+    return v as unknown[];
+  });
+  return list.map((x, i) => {
+    const f = fields(x, `body.answers[${i}]`);
+    return f.bool("ok") ? { ok: true, body: (x as { body?: unknown }).body } : { ok: false, error: f.string("error", { max: 1024 }) };
+  });
+}

@@ -9,9 +9,9 @@ import { DEFAULT_FILTERS, filterHosts, NoValidHostError, SPREAD, weighHosts, typ
 import type { Random } from "../../protocol/random.ts";
 import type { CapacityView } from "../capacity/view.ts";
 import type { Transport } from "../mesh/transport.ts";
-import { decode, encode } from "../mesh/wire.ts";
 import type { Bidder } from "./bidder.ts";
-import { AWARD_PROTOCOL, BID_PROTOCOL, readAwardAnswer, readBidAnswer, RELEASE_PROTOCOL, type AwardAnswer, type BidAnswer, type BidAsk } from "./messages.ts";
+import { readAwardAnswer, readBidAnswer, type BidAnswer, type BidAsk } from "./messages.ts";
+import { peerBatcher, type PeerBatcherInit } from "./peer-batcher.ts";
 
 export interface RequesterInit {
   k?: number;
@@ -33,6 +33,8 @@ export interface RequesterInit {
   maxAdvertAgeMs?: number;
   multipliers?: WeigherMultipliers;
   filters?: readonly Filter[];
+  /** How operations to one peer are batched (node/auction/peer-batcher.ts). */
+  batching?: PeerBatcherInit;
 }
 
 export interface RequesterComponents {
@@ -54,8 +56,8 @@ export interface Placement {
 export interface RequesterStats {
   placements: number;
   failures: number;
-  /** Direct messages sent and answered (request + response each count one). */
-  messages: number;
+  /** Direct messages sent and answered (request + response each count one; one batch = 2). */
+  readonly messages: number;
 }
 
 export interface Requester {
@@ -82,20 +84,20 @@ export function requester(init: RequesterInit = {}): (c: RequesterComponents) =>
 
   return (c) => {
     const me = c.transport.self;
-    const stats: RequesterStats = { placements: 0, failures: 0, messages: 0 };
+    // Remote operations go through one batcher: concurrent auctions share messages per peer.
+    const batcher = peerBatcher(init.batching)({ clock: c.clock, transport: c.transport });
+    const stats: RequesterStats = {
+      placements: 0,
+      failures: 0,
+      get messages() {
+        return 2 * batcher.stats.batches; // a batch is one request and one answer, whatever it carries
+      },
+    };
 
-    /** `body` or, when the same ask goes to several peers, its bytes encoded once. */
-    async function call<T>(peer: string, protocol: string, type: string, body: unknown, timeoutMs: number, read: (b: unknown) => T, bytes?: Uint8Array): Promise<T> {
-      stats.messages++;
-      const answer = await c.transport.request(peer, protocol, bytes ?? encode(type, me, body), { timeoutMs });
-      stats.messages++;
-      return read(decode(answer).body);
-    }
-
-    async function bid(node: string, ask: BidAsk, bytes: () => Uint8Array): Promise<BidAnswer | undefined> {
+    async function bid(node: string, ask: BidAsk): Promise<BidAnswer | undefined> {
       try {
         if (node === me) return c.local?.bid(ask);
-        return await call(node, BID_PROTOCOL, "auction.bid", ask, bidTimeoutMs, readBidAnswer, bytes());
+        return readBidAnswer(await batcher.send(node, "bid", ask, bidTimeoutMs));
       } catch {
         return undefined; // silence is no bid
       }
@@ -104,20 +106,24 @@ export function requester(init: RequesterInit = {}): (c: RequesterComponents) =>
     async function award(node: string, serverId: string, attempt: number): Promise<string> {
       try {
         if (node === me) return c.local?.award({ serverId, attempt }).outcome ?? "no-bidder";
-        return (await call<AwardAnswer>(node, AWARD_PROTOCOL, "auction.award", { serverId, attempt }, awardTimeoutMs, readAwardAnswer)).outcome;
+        return readAwardAnswer(await batcher.send(node, "award", { serverId, attempt }, awardTimeoutMs)).outcome;
       } catch {
         return "unreachable";
       }
     }
 
-    /** Frees a loser's hold (or a claim whose award answer was lost); retried until acknowledged. */
-    function release(node: string, serverId: string, attempt: number): void {
+    /**
+     * Frees a loser's hold (lazily: it rides with the next operation to that peer), or a claim whose
+     * award answer was lost (at once: until it lands that host counts a server that runs elsewhere or
+     * nowhere); retried until acknowledged.
+     */
+    function release(node: string, serverId: string, attempt: number, mayHaveClaimed = false): void {
       if (node === me) {
         c.local?.release({ serverId, attempt });
         return;
       }
       const tryRelease = (left: number): void => {
-        call(node, RELEASE_PROTOCOL, "auction.release", { serverId, attempt }, awardTimeoutMs, (b) => b).catch(() => {
+        batcher.send(node, "release", { serverId, attempt }, awardTimeoutMs, { lazy: !mayHaveClaimed }).catch(() => {
           if (left > 0) c.clock.schedule(releaseRetryMs, () => tryRelease(left - 1));
         });
       };
@@ -156,9 +162,7 @@ export function requester(init: RequesterInit = {}): (c: RequesterComponents) =>
         const round = [...new Set([...again, ...fresh])];
         for (const n of round) asked.add(n);
         const ask: BidAsk = { spec, attempt, holdTtlMs };
-        let askBytes: Uint8Array | undefined; // one encoding for the whole round
-        const bytes = () => (askBytes ??= encode("auction.bid", me, ask));
-        const answers = await Promise.all(round.map((n) => bid(n, ask, bytes)));
+        const answers = await Promise.all(round.map((n) => bid(n, ask)));
         const bids: HostState[] = [];
         again = [];
         answers.forEach((a, i) => {
@@ -174,7 +178,7 @@ export function requester(init: RequesterInit = {}): (c: RequesterComponents) =>
           }
           const outcome = await award(host.node, spec.serverId, attempt);
           if (outcome === "claimed" || outcome === "already-claimed") winner = host;
-          else release(host.node, spec.serverId, attempt); // lost, lapsed or unreachable: make sure it is freed
+          else release(host.node, spec.serverId, attempt, outcome === "unreachable"); // lost, lapsed or unreachable: make sure it is freed
         }
         if (winner) {
           c.view.noteAward(winner.node, winner);
