@@ -121,8 +121,13 @@ describe("mesh of 5 processes on loopback", () => {
     expect(n(4).proc.exitCode).toBeNull();
   });
 
-  it("peerstack node remove forgets a dead node and refuses a live one", async () => {
+  it("peerstack node remove forgets a dead node and refuses a live one; the remover adopts its servers and volumes", async () => {
     const victim = n(4);
+    // Records the victim owns (written as its placement and volume create would name it).
+    await n(2).put([
+      { kind: "server", id: "on-victim", fields: { name: "lost-vm", host: victim.id, status: "ACTIVE" } },
+      { kind: "volume", id: "vol-on-victim", fields: { name: "lost-vol", host: victim.id, status: "available" } },
+    ], 1);
     const refuse = await execFileP(process.execPath, ["bin/peerstack.ts", "node", "remove", n(2).id, "--http", n(1).httpUrl.replace("http://", "")]).catch((e: { code: number; stderr: string }) => e);
     expect((refuse as { code: number }).code).toBe(1);
     expect((refuse as { stderr: string }).stderr).toContain("MEMBER_NOT_DEAD");
@@ -132,9 +137,23 @@ describe("mesh of 5 processes on loopback", () => {
     console.log(`kill -9 to "dead" on a peer: ${Date.now() - t0} ms`);
     const { stdout } = await execFileP(process.execPath, ["bin/peerstack.ts", "node", "remove", victim.id, "--http", n(1).httpUrl.replace("http://", "")]);
     expect(stdout).toContain(victim.id);
+    expect(JSON.parse(stdout)).toMatchObject({ removed: victim.id, adopted: 2 });
     await waitFor("node record gone everywhere", async () => {
       for (const p of [n(1), n(2), n(3), n(5)]) if ((await p.record("node", victim.id)) !== undefined) return false;
       return true;
     }, 3000);
+    // Adopted by node 1 (the remover), ERROR with a fault naming the lost host, on every node.
+    await waitFor("the victim's server adopted everywhere", async () => {
+      for (const p of [n(2), n(3), n(5)]) if ((await p.record("server", "on-victim"))?.adopted_by !== n(1).id) return false;
+      return true;
+    }, 5000);
+    expect(await n(3).record("server", "on-victim")).toMatchObject({ status: "ERROR", fault: { message: `host ${victim.id} was removed from the cluster; this server was lost with it` } });
+    expect(await n(3).record("volume", "vol-on-victim")).toMatchObject({ status: "error", adopted_by: n(1).id });
+    // Deleted through another node: the adopter ends it (and would return its quota).
+    await n(3).put([{ kind: "server", id: "on-victim", fields: { desired: "deleted" } }, { kind: "volume", id: "vol-on-victim", fields: { status: "deleting" } }], 1);
+    await waitFor("the adopted records removed everywhere", async () => {
+      for (const p of [n(1), n(2), n(3), n(5)]) if ((await p.record("server", "on-victim")) || (await p.record("volume", "vol-on-victim"))) return false;
+      return true;
+    }, 5000);
   });
 });

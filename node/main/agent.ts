@@ -9,6 +9,7 @@ import { Libp2pTransport } from "../adapters/libp2p-transport.ts";
 import type { NodeConfig } from "../config.ts";
 import { writeAcks } from "../mesh/acks.ts";
 import { CAPACITY_TOPIC, membership } from "../mesh/membership.ts";
+import { orphans } from "../orphans.ts";
 import { CATALOG_TOPIC, replicator } from "../mesh/replicator.ts";
 import { systemClock, systemRandom } from "../runtime/system.ts";
 import { openCrdtStore } from "../store/crdt-store.ts";
@@ -75,8 +76,12 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
       .finally(() => (checking = false));
   }, 4000);
   checker.unref();
+  // A removed dead node's servers and volumes are adopted by the node that removed it (node/orphans.ts).
+  const lost = orphans({ self: id, store, now: () => new Date(systemClock.now()).toISOString(), log: mlog });
+  void lost.sweep();
   const { registry } = meshMetrics({ transport, replicator: rep, membership: members, acks });
   const app = buildHttp({ self: id, name: config.name, az: config.az, addresses, store, transport, replicator: rep, membership: members, acks, registry, writeAcks: config.writeAcks, debugRoutes: config.debugRoutes,
+    onNodeRemoved: (removed) => lost.adopt(removed),
     async deny(peers: string[]) {
       denied.clear();
       for (const p of peers) denied.add(p);
@@ -125,6 +130,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
       if (stopped) return;
       stopped = true;
       clearInterval(checker);
+      lost.stop();
       consoleLogs.stop();
       await effects?.stop();
       api.stop();

@@ -29,6 +29,8 @@ export interface HttpDeps {
   debugRoutes: boolean;
   /** Replaces the set of peers the connection gater refuses (and hangs up on them). */
   deny?: (peers: string[]) => Promise<void>;
+  /** After a dead node is removed: adopt its records; returns how many. */
+  onNodeRemoved?: (id: string) => Promise<number>;
 }
 
 export function digestHash(d: StoreDigest): string {
@@ -108,7 +110,8 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
 
   app.delete<{ Params: { id: string } }>("/mesh/nodes/:id", async (req) => {
     await deps.membership.remove(req.params.id);
-    return { removed: req.params.id };
+    const adopted = (await deps.onNodeRemoved?.(req.params.id)) ?? 0; // its servers and volumes (node/orphans.ts)
+    return { removed: req.params.id, adopted };
   });
 
   app.get("/metrics", async (_req, reply) => {

@@ -1,7 +1,9 @@
 // Quota of a deleted server, volume or snapshot is returned by its owner host, once, when that host
 // removes the record (docs/notes/placement-processes.md, "double release"). Returning it where the
 // DELETE arrives released twice when two nodes (or both sides of a partition) took the same delete;
-// the owner is the one writer of its records' end, so a removal it makes is a single event.
+// the owner is the one writer of its records' end, so a removal it makes is a single event. The owner is
+// the record's host, or the node that adopted it when its host was removed (node/orphans.ts).
+import { ownerOf } from "../orphans.ts";
 import type { CatalogRecord, StoreChange } from "../store/crdt-store.ts";
 import type { QuotaAmounts } from "./limits.ts";
 
@@ -51,11 +53,11 @@ export function ownerRelease(c: OwnerReleaseComponents): OwnerRelease {
   const held = new Map<string, { project: string; amounts: QuotaAmounts }>();
   const key = (kind: string, id: string) => `${kind}/${id}`;
   const note = (kind: string, r: CatalogRecord) => {
-    const q = r.host === c.self ? c.kinds[kind]!(r) : undefined;
+    const q = ownerOf(r) === c.self ? c.kinds[kind]!(r) : undefined;
     if (q) held.set(key(kind, r.id), q);
     else held.delete(key(kind, r.id)); // moved to another host, or holds nothing any more
   };
-  for (const kind of Object.keys(c.kinds)) for (const r of c.store.list(kind, (x) => x.host === c.self)) note(kind, r);
+  for (const kind of Object.keys(c.kinds)) for (const r of c.store.list(kind, (x) => ownerOf(x) === c.self)) note(kind, r);
   let pending = Promise.resolve();
   const off = c.store.onChange(({ delta, record, local }) => {
     if (!Object.hasOwn(c.kinds, delta.kind)) return;
