@@ -178,6 +178,7 @@ describe("openstack CLI against a 3-node agent mesh, each step on another node",
 
     const hypervisors = (await step(["hypervisor", "list", "-f", "json"])).json() as { "Hypervisor Hostname": string; State: string }[];
     expect(hypervisors.map((h) => h["Hypervisor Hostname"]).sort()).toEqual(mesh.nodes.map((x) => x.spec.name).sort());
+    expect(hypervisors.map((h) => h.State)).toEqual(["up", "up", "up"]);
     const zones = (await step(["availability", "zone", "list", "-f", "json"])).json() as { "Zone Name": string; "Zone Status": string }[];
     expect(zones.find((z) => z["Zone Name"] === "nova")).toMatchObject({ "Zone Status": "available" });
     const group = (await step(["server", "group", "create", "--policy", "anti-affinity", "psapi-group", "-f", "json"])).json();

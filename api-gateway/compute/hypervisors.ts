@@ -11,6 +11,9 @@ import { hash32 } from "../../protocol/random.ts";
 import { atLeast } from "./microversion.ts";
 import { serverBackend, type ServerBackend } from "./server-backend.ts";
 
+/** Several missed advert refreshes (every 2 s) before a host shows "down", as Nova's service_down_time. */
+const DOWN_AFTER_MS = 15_000;
+
 export const hypervisorRoutes: FastifyPluginAsync<{ ctx: GatewayContext; servers?: ServerBackend }> = async (app, { ctx, servers }) => {
   const idOf = (req: FastifyRequest, n: CatalogRecord) => (atLeast(req, 53) ? n.id : hash32(n.id));
   const nodes = () => ctx.store.list("node").sort((a, b) => String(a.name ?? a.id).localeCompare(String(b.name ?? b.id)));
@@ -21,13 +24,21 @@ export const hypervisorRoutes: FastifyPluginAsync<{ ctx: GatewayContext; servers
     const sum = (f: string) => owned.reduce((t, s) => t + (Number(s[f]) || 0), 0);
     const total = state?.total ?? { vcpus: Number(n.vcpus ?? 0) || 0, ramMb: Number(n.ram_mb ?? 0) || 0, diskGb: Number(n.disk_gb ?? 0) || 0 };
     const used = state?.used ?? { vcpus: sum("vcpus"), ramMb: sum("ram"), diskGb: sum("disk") };
-    return { total, used, running: state?.instances ?? owned.length, enabled: state?.enabled ?? true };
+    return { total, used, running: state?.instances ?? owned.length, enabled: state?.enabled ?? true, up: isUp(n.id) };
+  }
+
+  /** "down" once a host's capacity adverts (refreshed every few seconds) stop for DOWN_AFTER_MS; this node is up. */
+  function isUp(node: string): boolean {
+    const view = serverBackend(ctx.node.id, servers)?.capacity;
+    if (node === ctx.node.id || !view?.ageMs) return true;
+    const age = view.ageMs(node);
+    return age !== undefined && age < DOWN_AFTER_MS;
   }
 
   function view(req: FastifyRequest, n: CatalogRecord, detail: boolean) {
     const f = figures(n);
     const name = String(n.name ?? n.id);
-    const v: Record<string, unknown> = { id: idOf(req, n), hypervisor_hostname: name, state: "up", status: f.enabled ? "enabled" : "disabled" };
+    const v: Record<string, unknown> = { id: idOf(req, n), hypervisor_hostname: name, state: f.up ? "up" : "down", status: f.enabled ? "enabled" : "disabled" };
     if (!detail) return v;
     Object.assign(v, {
       hypervisor_type: "QEMU",

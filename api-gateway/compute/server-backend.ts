@@ -14,7 +14,7 @@ export interface ServerBackend {
   /** Addresses for ports the API creates; default: an Ipam over the gateway's store without transport. */
   ipam?: Ipam;
   /** This node's capacity view (latest advert per host) for os-hypervisors. */
-  capacity?: { get(node: string): { state: HostState } | undefined };
+  capacity?: { get(node: string): { state: HostState } | undefined; ageMs?(node: string): number | undefined };
   /** The guest console log of a server (read locally when owned here, else forwarded to the owner). */
   consoleOutput?(server: { id: string; host: string }, length?: number): Promise<string>;
 }

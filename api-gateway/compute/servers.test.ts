@@ -30,6 +30,8 @@ function fakeBackend(g: TestGateway, opts: { host?: string; limit?: number } = {
     },
     quota: { release: async (p, a) => void released.push([p, a]), setLimit: async () => {}, counter: () => bc.empty() },
     consoleOutput: async (s, length) => `console of ${s.id} on ${s.host} last ${length ?? "all"}`,
+    // Adverts: "quiet" stopped advertising a minute ago, "loud" a second ago.
+    capacity: { get: () => undefined, ageMs: (node) => ({ quiet: 60_000, loud: 1000 })[node] },
   };
   return { b, calls, released };
 }
@@ -220,6 +222,10 @@ describe("Nova servers routes", () => {
     expect(hv).toHaveLength(1);
     expect(hv[0]).toMatchObject({ hypervisor_hostname: `host-${g.nodeKey.id.slice(-6)}`, state: "up", status: "enabled", vcpus_used: 1, memory_mb_used: 512, running_vms: 1, hypervisor_type: "QEMU" });
     expect((await nova("GET", `/os-hypervisors/${hv[0].id}`, admin)).json().hypervisor.running_vms).toBe(1);
+    for (const name of ["quiet", "loud", "never"]) await g.store.put("node", name, { name });
+    const states = Object.fromEntries(((await nova("GET", "/os-hypervisors", admin)).json().hypervisors as Array<{ hypervisor_hostname: string; state: string }>).map((h) => [h.hypervisor_hostname, h.state]));
+    expect(states).toMatchObject({ quiet: "down", loud: "up", never: "down" }); // this node is up without adverts of its own
+    for (const name of ["quiet", "loud", "never"]) await g.store.remove("node", name);
     expect((await nova("GET", "/os-hypervisors/statistics", admin)).json().hypervisor_statistics).toMatchObject({ count: 1, running_vms: 1, vcpus_used: 1 });
     const project = String(g.store.get("server", id)!.project_id);
     const q = (await nova("GET", `/os-quota-sets/${project}`, bob)).json().quota_set;
