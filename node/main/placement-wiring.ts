@@ -112,7 +112,8 @@ export async function startPlacement(w: PlacementWiring): Promise<RunningPlaceme
     },
   };
   const quotaKv = await LevelKv.open(join(w.dataDir, "quota"));
-  const quota = quotaEscrow({ fullSyncMs: 15_000 })({ clock, random: random.fork("quota"), transport: w.transport, hlc: w.store.hlc, kv: quotaKv });
+  // Reserves: every node keeps a small share of each project's rights, so it can create while cut off.
+  const quota = quotaEscrow({ fullSyncMs: 15_000, reserveMs: 10_000 })({ clock, random: random.fork("quota"), transport: w.transport, hlc: w.store.hlc, kv: quotaKv });
   await quota.start();
   const placement = placementService()({ store: w.store, quota, requester: timed, self: w.self });
   const recovered = await placement.recover();

@@ -8,7 +8,7 @@ import { MemoryKv } from "../store/memory-kv.ts";
 import { QUOTA_TOPIC, quotaEscrow, type QuotaEscrow } from "./escrow.ts";
 import { QuotaExceededError } from "./limits.ts";
 
-async function mesh(n: number) {
+async function mesh(n: number, init: Parameters<typeof quotaEscrow>[0] = {}) {
   const clock = new ManualClock(1_000_000);
   const net = new MemoryNetwork({ clock, latencyMs: 2 });
   const random = new SeededRandom(3);
@@ -16,7 +16,7 @@ async function mesh(n: number) {
   const make = (id: string, transport = net.node(id) ?? net.join(id)) => {
     const kv = kvs.get(id) ?? new MemoryKv();
     kvs.set(id, kv);
-    return quotaEscrow({ timeoutMs: 200 })({ clock, random: random.fork(id), transport, hlc: new Hlc({ node: id, clock }), kv });
+    return quotaEscrow({ timeoutMs: 200, ...init })({ clock, random: random.fork(id), transport, hlc: new Hlc({ node: id, clock }), kv });
   };
   const nodes: QuotaEscrow[] = [];
   for (let i = 0; i < n; i++) nodes.push(make(`q${i}`));
@@ -37,6 +37,32 @@ function conserved(s: bc.BoundedCounter, ids: string[]): number {
 }
 
 describe("quota escrow", () => {
+  it("with reserves, every node soon holds a share of the rights: a node cut off later still creates, within the limit", async () => {
+    const m = await mesh(4, { reserveMs: 1000 });
+    await m.nodes[0].initProject("p", { instances: 12, cores: 40 });
+    await m.clock.run(10);
+    expect(m.nodes.map((e) => e.rights("p", "instances"))).toEqual([12, 0, 0, 0]);
+    await m.clock.run(3000);
+    const shares = m.nodes.map((e) => e.rights("p", "instances"));
+    expect(shares.slice(1).every((r) => r >= 1)).toBe(true); // a quarter of an even split each (12 / 4 / 4 = 0 -> 1)
+    expect(shares[0]).toBeGreaterThanOrEqual(6); // the minter keeps most
+    expect(shares.reduce((a, b) => a + b, 0)).toBe(12);
+    const asked = m.nodes.map((e) => e.stats.transfersAsked);
+    await m.clock.run(5000);
+    expect(m.nodes.map((e) => e.stats.transfersAsked)).toEqual(asked); // holding a share, nobody asks again
+    m.net.partition(["q0", "q1", "q2"], ["q3"]);
+    const [cut] = await m.settle([m.nodes[3].take("p", { instances: 1, cores: 1 })]);
+    expect(cut.status).toBe("fulfilled");
+    const [over] = await m.settle([m.nodes[3].take("p", { instances: 12, cores: 1 })]);
+    expect((over as PromiseRejectedResult).reason).toBeInstanceOf(QuotaExceededError);
+    m.net.heal();
+    await m.clock.run(50);
+    const s = m.merged("p", "instances");
+    expect(conserved(s, ["q0", "q1", "q2", "q3"])).toBe(12);
+    expect(bc.usage(s)).toBe(1);
+    for (const e of m.nodes) e.stop();
+  });
+
   it("rights move to where they are spent, and are conserved", async () => {
     const m = await mesh(4);
     await m.nodes[0].initProject("p", { instances: 10, cores: 20 });

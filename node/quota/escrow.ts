@@ -1,7 +1,9 @@
 // Quota escrow: one bounded counter per (project, resource) (protocol/crdt/bounded-counter.ts). A
 // node spends only the rights it holds; when short it asks peers with spare rights for a transfer
 // (direct stream) — a donor gives at least what was asked, or half its spare when that is more, so
-// rights drift to where the demand is. Deletes return rights to the deleting node. Every change is
+// rights drift to where the demand is; with `reserveMs` a node holding none asks in the background for
+// a small share, so it can still create when cut off. Deletes return rights to the node that ends the
+// resource (node/quota/owner-release.ts). Every change is
 // made durable (KvStore) before it is used, then gossiped as a delta; full states travel with
 // transfers and with the optional periodic sync, so partitions heal.
 import { pack, unpack } from "msgpackr";
@@ -32,6 +34,12 @@ export interface QuotaEscrowInit {
    * delta is decoded only where its project is used; transfers (direct) work across topics.
    */
   topic?: string;
+  /**
+   * Every this often (0 = never), a node holding no spare rights for a counter asks the peer with the
+   * most for a small share (a fraction of limit / nodes), so that a node cut off later can still
+   * create within the project's quota. Rights only move: the limit holds across any partition.
+   */
+  reserveMs?: number;
 }
 
 export interface QuotaEscrowComponents {
@@ -63,6 +71,8 @@ export interface QuotaEscrow {
 interface TransferAsk {
   key: string;
   want: number;
+  /** A reserve ask (background): give at most `want`, and never more than half the spare. */
+  reserve?: boolean;
 }
 
 /** What a gossiped quota message carries: counter deltas (their author's rows only) or full states. */
@@ -107,6 +117,7 @@ export function quotaEscrow(init: QuotaEscrowInit = {}): (c: QuotaEscrowComponen
     const stats = { transfersAsked: 0, transfersGiven: 0, messages: 0 };
     const off: (() => void)[] = [];
     let sync: Cancel | undefined;
+    let reserveTimer: Cancel | undefined;
 
     const get = (key: string) => counters.get(key) ?? bc.empty();
 
@@ -158,16 +169,31 @@ export function quotaEscrow(init: QuotaEscrowInit = {}): (c: QuotaEscrowComponen
       else if (durable) await persist([key]);
     }
 
-    async function askPeer(peer: string, key: string, want: number): Promise<boolean> {
+    async function askPeer(peer: string, key: string, want: number, reserve = false): Promise<boolean> {
       stats.transfersAsked++;
       stats.messages += 2;
       try {
-        const answer = await c.transport.request(peer, QUOTA_TRANSFER_PROTOCOL, encode<TransferAsk>("quota.transfer", me, { key, want }), { timeoutMs });
+        const answer = await c.transport.request(peer, QUOTA_TRANSFER_PROTOCOL, encode<TransferAsk>("quota.transfer", me, { key, want, ...(reserve ? { reserve } : {}) }), { timeoutMs });
         const f = fields(decode(answer, ["quota.state"]).body, "body");
         await absorb(key, bc.read(f.field("state", (x) => x), "body.state"));
         return true;
       } catch {
         return false;
+      }
+    }
+
+    /** Asks, for each counter this node holds no spare rights of, the richest peer for a share (init.reserveMs). */
+    async function keepReserves(only?: readonly string[]): Promise<void> {
+      const reachable = c.transport.peers();
+      if (reachable.length === 0) return;
+      for (const [key, s] of only ? only.map((k) => [k, get(k)] as const) : counters) {
+        const limit = s.target?.value ?? bc.limit(s);
+        if (!(limit > 0) || bc.available(s, me) > 0 || inflight.has(key)) continue;
+        const richest = reachable.filter((p) => bc.transferable(s, p) >= 2).sort((a, b) => bc.transferable(s, b) - bc.transferable(s, a))[0];
+        if (!richest) continue;
+        // A quarter of an even split: enough to keep creating while cut off, little taken from the others.
+        const share = Math.max(1, Math.floor(limit / (reachable.length + 1) / 4));
+        await askPeer(richest, key, share, true);
       }
     }
 
@@ -218,15 +244,24 @@ export function quotaEscrow(init: QuotaEscrowInit = {}): (c: QuotaEscrowComponen
           const f = fields(decode(data, ["quota.transfer"]).body, "body");
           const key = f.string("key", { min: 3, max: 512 });
           const want = f.count("want", { min: 1 });
+          const reserve = f.optional("reserve", (x) => x === true) === true;
           const s = get(key);
           const spare = bc.transferable(s, me);
-          const give = Math.min(spare, Math.max(want, Math.floor(spare / 2)));
+          const give = reserve ? Math.min(want, Math.floor(spare / 2)) : Math.min(spare, Math.max(want, Math.floor(spare / 2)));
           if (give > 0 && from !== me) {
             stats.transfersGiven++;
             await commit([[key, bc.transfer(s, me, from, give)]]);
           }
           return encode("quota.state", me, { key, state: get(key) });
         });
+        if (init.reserveMs) {
+          const tick = () => {
+            void keepReserves().finally(() => {
+              reserveTimer = c.clock.schedule(init.reserveMs!, tick);
+            });
+          };
+          reserveTimer = c.clock.schedule(init.reserveMs * (0.5 + c.random.next()), tick);
+        }
         if (init.fullSyncMs) {
           const tick = () => {
             for (const [key, state] of counters) void c.transport.publish(topic, encode("quota.state", me, { key, state })).catch(() => {});
@@ -237,6 +272,7 @@ export function quotaEscrow(init: QuotaEscrowInit = {}): (c: QuotaEscrowComponen
       },
       stop() {
         sync?.();
+        reserveTimer?.();
         for (const f of off.splice(0)) f();
       },
       async initProject(project, limits = DEFAULT_LIMITS) {
@@ -280,6 +316,9 @@ export function quotaEscrow(init: QuotaEscrowInit = {}): (c: QuotaEscrowComponen
           steps.push([key, st]);
         }
         await commit(steps);
+        // Spent the last spare rights here: top the reserve up now rather than at the next tick.
+        const drained = steps.map(([k]) => k).filter((k) => bc.available(get(k), me) === 0);
+        if (init.reserveMs && drained.length > 0) c.clock.schedule(50, () => void keepReserves(drained).catch(() => {}));
       },
       async release(project, amounts) {
         const steps: [string, bc.Step][] = [];
