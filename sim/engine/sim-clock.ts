@@ -4,6 +4,8 @@
 import type { Cancel, Clock } from "../../protocol/clock.ts";
 import { EventQueue } from "./event-queue.ts";
 
+const NOOP = () => {};
+
 /** Epoch of virtual time: 2026-01-01T00:00:00Z, so HLC stamps look like real ones. */
 export const SIM_EPOCH_MS = 1_767_225_600_000;
 
@@ -27,6 +29,7 @@ export class SimScheduler {
     const ev = this.queue.push(Math.max(timeMs, this.t), fn);
     return () => {
       ev.live = false;
+      ev.fn = NOOP; // a cancelled event can wait long in the queue (refreshes 10 min out): let go of what its closure holds
     };
   }
 
