@@ -13,15 +13,24 @@ export interface Violation {
 
 /** Resources of a host's claims (servers it runs), holds not counted. */
 export function claimed(host: SimHost): Resources {
-  let vcpus = 0;
-  let ramMb = 0;
-  let diskGb = 0;
-  for (const c of host.ledger.allClaims()) {
-    vcpus += c.resources.vcpus;
-    ramMb += c.resources.ramMb;
-    diskGb += c.resources.diskGb;
-  }
-  return { vcpus, ramMb, diskGb };
+  return host.ledger.claimedUsage();
+}
+
+/** A project's servers and cores as counted by the current sweep. */
+interface Tally {
+  project: string;
+  sweep: number;
+  instances: number;
+  cores: number;
+}
+
+interface ServerMark {
+  /** The last sweep that met this server, and on which host first. */
+  sweep: number;
+  firstHost: string;
+  /** Position among the servers that sweep met. */
+  order: number;
+  tally: Tally | undefined;
 }
 
 export class Checkers {
@@ -34,6 +43,9 @@ export class Checkers {
   private readonly projectOf: Map<string, string>;
   private readonly now: () => number;
   private readonly limit = 50;
+  private sweeps = 0;
+  private readonly servers = new Map<string, ServerMark>();
+  private readonly tallies = new Map<string, Tally>();
 
   constructor(hosts: SimHost[], projects: Project[], projectOf: Map<string, string>, now: () => number) {
     this.hosts = hosts;
@@ -61,47 +73,65 @@ export class Checkers {
 
   /** Periodic: quotas and anti-affinity; a server on two hosts is counted (a violation only at the end). */
   sweep(final: boolean): void {
-    const perProject = new Map<string, { instances: number; cores: number }>();
-    // First host of every server; the hosts of servers found on more than one (rare) kept aside.
-    const firstHost = new Map<string, string>();
-    const shared = new Map<string, string[]>();
+    const sweep = ++this.sweeps;
+    const projects: Tally[] = []; // in the order first met in this sweep
+    const shared = new Map<string, { order: number; hosts: string[] }>(); // servers on more than one host (rare)
+    let met = 0;
     for (const h of this.hosts) {
       let groups: Map<string, number> | undefined;
       for (const c of h.ledger.allClaims()) {
-        const first = firstHost.get(c.serverId);
-        if (first === undefined) {
-          firstHost.set(c.serverId, h.node.id);
+        const s = this.server(c.serverId);
+        if (s.sweep !== sweep) {
+          s.sweep = sweep;
+          s.firstHost = h.node.id;
+          s.order = met++;
           // Quota counts servers, not claims: a server briefly claimed twice spent its quota once.
-          const project = this.projectOf.get(c.serverId);
-          if (project) {
-            const q = perProject.get(project);
-            if (q) {
-              q.instances++;
-              q.cores += c.resources.vcpus;
-            } else perProject.set(project, { instances: 1, cores: c.resources.vcpus });
+          const q = s.tally;
+          if (q) {
+            if (q.sweep !== sweep) {
+              q.sweep = sweep;
+              q.instances = 0;
+              q.cores = 0;
+              projects.push(q);
+            }
+            q.instances++;
+            q.cores += c.resources.vcpus;
           }
         } else {
-          const hosts = shared.get(c.serverId);
-          if (hosts) hosts.push(h.node.id);
-          else shared.set(c.serverId, [first, h.node.id]);
+          const d = shared.get(c.serverId);
+          if (d) d.hosts.push(h.node.id);
+          else shared.set(c.serverId, { order: s.order, hosts: [s.firstHost, h.node.id] });
         }
         if (c.group) (groups ??= new Map()).set(c.group, (groups.get(c.group) ?? 0) + 1);
       }
       if (groups) for (const [g, n] of groups) if (n > 1) this.report("anti-affinity", `group "${g}" has ${n} servers on host "${h.node.id}"`);
     }
-    for (const [id, q] of perProject) {
-      const p = this.projects.get(id);
-      if (p && (q.instances > p.instancesLimit || q.cores > p.coresLimit)) this.report("quota", `project "${id}" runs ${q.instances} instances / ${q.cores} cores; limits ${p.instancesLimit} / ${p.coresLimit}`);
+    for (const q of projects) {
+      const p = this.projects.get(q.project);
+      if (p && (q.instances > p.instancesLimit || q.cores > p.coresLimit)) this.report("quota", `project "${q.project}" runs ${q.instances} instances / ${q.cores} cores; limits ${p.instancesLimit} / ${p.coresLimit}`);
     }
     if (shared.size === 0) return;
     if (!final) {
       this.transientDuplicates += shared.size;
       return;
     }
-    for (const server of firstHost.keys()) {
-      const hosts = shared.get(server);
-      if (hosts) this.report("duplicate-host", `server "${server}" is claimed on ${hosts.join(", ")}`);
+    // In the order the servers were first met, as the sweep walks hosts and their claims.
+    for (const [server, d] of [...shared].sort((a, b) => a[1].order - b[1].order)) this.report("duplicate-host", `server "${server}" is claimed on ${d.hosts.join(", ")}`);
+  }
+
+  /** What the sweeps keep per server: one map lookup per claim (100,000 claims at 10,000 nodes). */
+  private server(id: string): ServerMark {
+    let s = this.servers.get(id);
+    if (!s) {
+      const project = this.projectOf.get(id);
+      let tally: Tally | undefined;
+      if (project !== undefined) {
+        tally = this.tallies.get(project);
+        if (!tally) this.tallies.set(project, (tally = { project, sweep: 0, instances: 0, cores: 0 }));
+      }
+      this.servers.set(id, (s = { sweep: 0, firstHost: "", order: 0, tally }));
     }
+    return s;
   }
 
   /** After the liveness phase: all up nodes hold the same catalog; capacity views match the ledgers. */

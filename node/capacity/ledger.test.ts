@@ -99,6 +99,8 @@ describe("Ledger", () => {
           const sum = all.reduce((t, a) => ({ vcpus: t.vcpus + a.resources.vcpus, ramMb: t.ramMb + a.resources.ramMb, diskGb: t.diskGb + a.resources.diskGb }), { vcpus: 0, ramMb: 0, diskGb: 0 });
           if (sum.vcpus > cap.vcpus || sum.ramMb > cap.ramMb || sum.diskGb > cap.diskGb) return false;
           if (JSON.stringify(sum) !== JSON.stringify(l.usage())) return false;
+          const claimedSum = l.claimsList().reduce((t, a) => ({ vcpus: t.vcpus + a.resources.vcpus, ramMb: t.ramMb + a.resources.ramMb, diskGb: t.diskGb + a.resources.diskGb }), { vcpus: 0, ramMb: 0, diskGb: 0 });
+          if (JSON.stringify(claimedSum) !== JSON.stringify(l.claimedUsage())) return false;
           if (new Set(all.map((a) => a.serverId)).size !== all.length) return false; // one allocation per server
           if (all.filter((a) => a.group === "g").length > 1) return false; // anti-affinity on one host
         }

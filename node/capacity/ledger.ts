@@ -45,6 +45,8 @@ export class Ledger {
   /** Highest attempt seen per server: anything older is refused. */
   private readonly fences = new Map<string, number>();
   private used: Resources = { ...NO_RESOURCES };
+  /** The claims' part of `used`. */
+  private claimedUse: Resources = { ...NO_RESOURCES };
   private readonly groups = new Map<string, number>();
   private enabled = true;
   private images: string[] = [];
@@ -150,6 +152,7 @@ export class Ledger {
     if (!hold || hold.attempt !== attempt) return "no-hold";
     this.holds.delete(serverId);
     this.claims.set(serverId, { ...hold, expiresAt: undefined });
+    this.claimedUse = addResources(this.claimedUse, hold.resources);
     this.notify();
     return "claimed";
   }
@@ -207,6 +210,11 @@ export class Ledger {
     return { ...this.used };
   }
 
+  /** The resources of the claims alone (servers this host runs), holds not counted. */
+  claimedUsage(): Resources {
+    return { ...this.claimedUse };
+  }
+
   claimsList(): Allocation[] {
     return [...this.claims.values()];
   }
@@ -233,6 +241,7 @@ export class Ledger {
     this.snap = undefined;
     map.set(a.serverId, a);
     this.used = addResources(this.used, a.resources);
+    if (map === this.claims) this.claimedUse = addResources(this.claimedUse, a.resources);
     if (a.group) this.groups.set(a.group, (this.groups.get(a.group) ?? 0) + 1);
     this.notify();
   }
@@ -241,6 +250,7 @@ export class Ledger {
     this.snap = undefined;
     map.delete(a.serverId);
     this.used = addResources(this.used, a.resources, -1);
+    if (map === this.claims) this.claimedUse = addResources(this.claimedUse, a.resources, -1);
     if (a.group) {
       const n = (this.groups.get(a.group) ?? 0) - 1;
       if (n > 0) this.groups.set(a.group, n);
