@@ -12,6 +12,9 @@ export interface SimEvent {
   fn: () => void;
   /** Cleared when cancelled; the queue drops it lazily. */
   live: boolean;
+  /** A node's timer runs only if its process has not restarted since (`owner.alive === inc`). */
+  owner: { readonly alive: number } | null;
+  inc: number;
 }
 
 /** Width of a far bucket (virtual ms). */
@@ -33,8 +36,8 @@ export class EventQueue {
     return this.heap.length + this.farCount;
   }
 
-  push(at: number, fn: () => void): SimEvent {
-    const ev: SimEvent = { at, seq: this.nextSeq++, fn, live: true };
+  push(at: number, fn: () => void, owner: { readonly alive: number } | null = null): SimEvent {
+    const ev: SimEvent = { at, seq: this.nextSeq++, fn, live: true, owner, inc: owner ? owner.alive : 0 };
     if (at < this.nearEnd) {
       heapPush(this.heap, ev);
       return ev;

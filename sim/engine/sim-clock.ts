@@ -25,16 +25,17 @@ export class SimScheduler {
     return this.t;
   }
 
-  at(timeMs: number, fn: () => void): Cancel {
-    const ev = this.queue.push(Math.max(timeMs, this.t), fn);
+  /** Runs `fn` at `timeMs`; with an `owner` (a NodeClock) only if that node has not restarted by then. */
+  at(timeMs: number, fn: () => void, owner: { readonly alive: number } | null = null): Cancel {
+    const ev = this.queue.push(Math.max(timeMs, this.t), fn, owner);
     return () => {
       ev.live = false;
       ev.fn = NOOP; // a cancelled event can wait long in the queue (refreshes 10 min out): let go of what its closure holds
     };
   }
 
-  after(delayMs: number, fn: () => void): Cancel {
-    return this.at(this.t + Math.max(0, delayMs), fn);
+  after(delayMs: number, fn: () => void, owner: { readonly alive: number } | null = null): Cancel {
+    return this.at(this.t + Math.max(0, delayMs), fn, owner);
   }
 
   halt(): void {
@@ -59,7 +60,7 @@ export class SimScheduler {
       const ev = this.queue.pop();
       if (!ev) break;
       this.t = ev.at;
-      ev.fn();
+      if (ev.owner === null || ev.owner.alive === ev.inc) ev.fn();
       if (onProgress && this.t >= nextProgress) {
         onProgress(this.t);
         nextProgress = this.t + progressEveryMs;
@@ -95,10 +96,7 @@ export class NodeClock implements Clock {
   }
 
   schedule(delayMs: number, fn: () => void): Cancel {
-    const inc = this.incarnation;
-    return this.sched.after(delayMs, () => {
-      if (inc === this.incarnation) fn();
-    });
+    return this.sched.after(delayMs, fn, this);
   }
 
   sleep(delayMs: number, signal?: AbortSignal): Promise<void> {

@@ -28,6 +28,8 @@ interface Topic {
   /** mcache, as far as lazy gossip needs it: the recent messages whose flood had gaps, in publish order. */
   recent: Message[];
   heartbeatArmed: boolean;
+  /** Handlers by node index: a receipt finds its node's handlers with one array read. */
+  handlers: (Set<Handler> | undefined)[];
 }
 
 interface Message {
@@ -49,8 +51,6 @@ export class GossipRouter {
   private readonly net: SimNetwork;
   private readonly random: Random;
   private readonly topics = new Map<string, Topic>();
-  /** handlers[node] → topic → handlers of that node's components. */
-  private readonly handlers = new Map<number, Map<string, Set<Handler>>>();
   private published = 0;
   /** Called with (node, publishedAt) when a message first reaches a node (propagation figures). */
   onFirstReceipt: ((topic: string, node: number, publishedAt: number, origin: number) => void) | undefined;
@@ -63,17 +63,15 @@ export class GossipRouter {
   subscribe(node: number, topic: string, fn: Handler): () => void {
     const t = this.topic(topic);
     if (!t.isMember.has(node)) this.graft(t, node);
-    let byTopic = this.handlers.get(node);
-    if (!byTopic) this.handlers.set(node, (byTopic = new Map()));
-    let set = byTopic.get(topic);
-    if (!set) byTopic.set(topic, (set = new Set()));
+    let set = t.handlers[node];
+    if (!set) t.handlers[node] = set = new Set();
     set.add(fn);
     return () => set.delete(fn);
   }
 
   /** Drops every handler of a node (its process died); its mesh edges stay for when it returns. */
   dropHandlers(node: number): void {
-    this.handlers.delete(node);
+    for (const t of this.topics.values()) if (t.handlers[node]) t.handlers[node] = undefined;
   }
 
   publish(node: number, topic: string, data: Uint8Array): void {
@@ -92,7 +90,7 @@ export class GossipRouter {
 
   private topic(name: string): Topic {
     let t = this.topics.get(name);
-    if (!t) this.topics.set(name, (t = { name, category: categoryOf(name), members: [], isMember: new Set(), neighbors: new Map(), recent: [], heartbeatArmed: false }));
+    if (!t) this.topics.set(name, (t = { name, category: categoryOf(name), members: [], isMember: new Set(), neighbors: new Map(), recent: [], heartbeatArmed: false, handlers: [] }));
     return t;
   }
 
@@ -135,7 +133,7 @@ export class GossipRouter {
     if (msg.have.has(node)) return;
     msg.have.add(node);
     this.onFirstReceipt?.(msg.topic.name, node, msg.publishedAt, msg.from);
-    const handlers = this.handlers.get(node)?.get(msg.topic.name);
+    const handlers = msg.topic.handlers[node];
     if (handlers) {
       const gm: GossipMessage = { from: this.net.nodes[msg.from].id, data: msg.data };
       for (const fn of handlers) fn(gm);
