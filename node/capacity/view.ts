@@ -30,13 +30,13 @@ export class CapacityView {
       if (old.seq === seq) old.receivedAt = this.clock.now(); // a duplicate still proves liveness
       return false;
     }
-    this.set(state, seq);
+    this.set(state, seq, old);
     return true;
   }
 
   /** Our own state, always current. */
   updateSelf(state: HostState, seq: number): void {
-    this.set(state, seq);
+    this.set(state, seq, this.entries.get(state.node));
   }
 
   /** Optimistically counts a resource we just saw awarded elsewhere, until that host's next advert. */
@@ -94,11 +94,16 @@ export class CapacityView {
     return out;
   }
 
-  private set(state: HostState, seq: number): void {
-    if (!this.entries.has(state.node)) {
-      this.index.set(state.node, this.ids.length);
-      this.ids.push(state.node);
+  private set(state: HostState, seq: number, e: ViewEntry | undefined): void {
+    if (e) {
+      // In place: one advert per host per change, received by every node of its site.
+      e.state = state;
+      e.seq = seq;
+      e.receivedAt = this.clock.now();
+      return;
     }
+    this.index.set(state.node, this.ids.length);
+    this.ids.push(state.node);
     this.entries.set(state.node, { state, seq, receivedAt: this.clock.now() });
   }
 }

@@ -128,7 +128,7 @@ export class SimNetwork {
       const at = this.sched.now() + delay;
       if (first < 0 || at < first) first = at;
       if (at >= moot) continue;
-      this.sched.at(at, () => {
+      this.sched.event(at, () => {
         if (target.up && target.clock.alive === inc && this.group[a] === this.group[b]) deliver();
       });
     }

@@ -1,6 +1,7 @@
 // node/'s Transport over the simulated network: gossip through the gossipsub model, direct requests
 // as two messages (request, response) that each face latency, loss, duplication and partitions.
 import { PeerUnreachableError, type GossipMessage, type RequestHandler, type RequestOptions, type Transport } from "../../node/mesh/transport.ts";
+import { cancelEvent } from "../engine/sim-clock.ts";
 import type { GossipRouter } from "./gossip.ts";
 import type { SimNetwork, SimNode } from "./network.ts";
 
@@ -61,11 +62,11 @@ export class SimTransport implements Transport {
       const settle = (ok: boolean, value: unknown) => {
         if (settled) return;
         settled = true;
-        cancelTimeout();
+        cancelEvent(timeout);
         if (ok) resolve(value as Uint8Array);
         else reject(value);
       };
-      const cancelTimeout = this.node.clock.schedule(timeoutMs, () => settle(false, new PeerUnreachableError(peer, protocol, `no answer in ${timeoutMs} ms`)));
+      const timeout = net.sched.event(net.sched.now() + timeoutMs, () => settle(false, new PeerUnreachableError(peer, protocol, `no answer in ${timeoutMs} ms`)), this.node.clock);
       opts.signal?.addEventListener("abort", () => settle(false, opts.signal?.reason), { once: true });
       const target = net.indexOf(peer);
       if (target === undefined) return settle(false, new PeerUnreachableError(peer, protocol, "unknown peer"));
