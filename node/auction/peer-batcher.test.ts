@@ -77,7 +77,7 @@ describe("peer batcher", () => {
     const late = expect(behind).rejects.toBeInstanceOf(BatchTimeoutError);
     await t.clock.run(25);
     await late;
-    await expect(behind).rejects.toThrow('auction bid to peer "b": no answer in 20 ms');
+    await expect(behind).rejects.toThrow('auction bid to peer "b": not sent before its deadline');
     const lostCheck = expect(lost).rejects.toThrow();
     await t.clock.run(30);
     await lostCheck;

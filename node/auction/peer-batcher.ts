@@ -31,24 +31,26 @@ export interface PeerBatcher {
 
 interface Pending {
   op: BatchOp;
-  timeoutMs: number;
+  /** When it fails with BatchTimeoutError if still unsent (clock ms). */
+  deadline: number;
   done: boolean;
   resolve(v: unknown): void;
   reject(e: unknown): void;
-  cancelTimer: Cancel;
 }
 
 interface PeerState {
   queue: Pending[];
   inFlight: number;
-  lazyTimer?: Cancel;
+  /** An eager operation is queued: flush at the next chance. */
   eager: boolean;
+  /** Since when lazy operations have waited (undefined: none waiting). */
+  lazySince?: number;
   scheduled: boolean;
 }
 
 export class BatchTimeoutError extends Error {
-  constructor(peer: string, op: OpName, ms: number) {
-    super(`auction ${op} to peer "${peer}": no answer in ${ms} ms`);
+  constructor(peer: string, op: OpName, deadline: number) {
+    super(`auction ${op} to peer "${peer}": not sent before its deadline (${deadline}), a batch to that peer still in flight`);
     this.name = "BatchTimeoutError";
   }
 }
@@ -61,28 +63,82 @@ export function peerBatcher(init: PeerBatcherInit = {}): (c: PeerBatcherComponen
     const me = c.transport.self;
     const peers = new Map<string, PeerState>();
     const stats = { batches: 0, ops: 0 };
+    // Peers with operations that wait (behind a batch in flight, or lazy): one shared timer watches them
+    // all, instead of a timer per operation (in the simulator every timer is an event).
+    const waiting = new Set<string>();
+    let sweep: { at: number; cancel: Cancel } | undefined;
     const stateOf = (peer: string) => {
       let s = peers.get(peer);
       if (!s) peers.set(peer, (s = { queue: [], inFlight: 0, eager: false, scheduled: false }));
       return s;
     };
 
+    function arm(at: number): void {
+      if (sweep && sweep.at <= at) return;
+      sweep?.cancel();
+      sweep = { at, cancel: c.clock.schedule(Math.max(0, at - c.clock.now()), onSweep) };
+    }
+
+    /** When the next thing about `s` is due: an unsent operation's deadline, or its lazy ones' send time. */
+    function dueAt(s: PeerState): number {
+      let at = Infinity;
+      for (const p of s.queue) if (p.deadline < at) at = p.deadline;
+      if (s.lazySince !== undefined && s.inFlight < maxInFlight) at = Math.min(at, s.lazySince + lazyMs);
+      return at;
+    }
+
+    function onSweep(): void {
+      sweep = undefined;
+      const now = c.clock.now();
+      let next = Infinity;
+      for (const peer of waiting) {
+        const s = peers.get(peer);
+        if (!s) {
+          waiting.delete(peer);
+          continue;
+        }
+        for (const p of s.queue) if (p.deadline <= now) settle(p, undefined, new BatchTimeoutError(peer, p.op.op, p.deadline));
+        s.queue = s.queue.filter((p) => !p.done); // timed out while queued: never sent
+        if (s.queue.length === 0) {
+          s.lazySince = undefined;
+          waiting.delete(peer);
+          if (s.inFlight === 0 && !s.scheduled) peers.delete(peer);
+          continue;
+        }
+        if (s.inFlight < maxInFlight && (s.eager || (s.lazySince !== undefined && now >= s.lazySince + lazyMs))) {
+          waiting.delete(peer);
+          schedule(peer, s);
+          continue;
+        }
+        next = Math.min(next, dueAt(s));
+      }
+      if (next < Infinity) arm(next);
+    }
+
+    function wait(peer: string, s: PeerState): void {
+      waiting.add(peer);
+      const at = dueAt(s);
+      if (at < Infinity) arm(at);
+    }
+
     function flush(peer: string, s: PeerState): void {
       s.scheduled = false;
-      s.queue = s.queue.filter((p) => !p.done); // timed out while queued: never sent
+      s.queue = s.queue.filter((p) => !p.done);
       if (s.queue.length === 0) {
         s.eager = false;
+        s.lazySince = undefined;
+        if (s.inFlight === 0) peers.delete(peer);
         return;
       }
-      if (s.inFlight >= maxInFlight) return; // sent when the batch in flight returns
-      s.lazyTimer?.();
-      s.lazyTimer = undefined;
+      if (s.inFlight >= maxInFlight) return wait(peer, s); // sent when the batch in flight returns
       const batch = s.queue.splice(0, maxOps);
       s.eager = s.queue.some((p) => p.op.op !== "release");
+      s.lazySince = s.queue.length > 0 && !s.eager ? c.clock.now() : undefined;
       s.inFlight++;
       stats.batches++;
       stats.ops += batch.length;
-      const timeoutMs = Math.max(...batch.map((p) => p.timeoutMs));
+      const now = c.clock.now();
+      const timeoutMs = Math.max(1, ...batch.map((p) => p.deadline - now));
       c.transport
         .request(peer, BATCH_PROTOCOL, encode("auction.batch", me, { ops: batch.map((p) => p.op) }), { timeoutMs })
         .then((bytes) => {
@@ -94,15 +150,15 @@ export function peerBatcher(init: PeerBatcherInit = {}): (c: PeerBatcherComponen
         })
         .finally(() => {
           s.inFlight--;
-          if (s.queue.length > 0 && (s.eager || !s.lazyTimer)) schedule(peer, s);
-          else if (s.queue.length === 0 && s.inFlight === 0) peers.delete(peer);
+          if (s.queue.length > 0 && s.eager) schedule(peer, s);
+          else if (s.queue.length > 0) wait(peer, s);
+          else if (s.inFlight === 0 && !s.scheduled) peers.delete(peer);
         });
     }
 
     function settle(p: Pending, answer: { ok: true; body: unknown } | { ok: false; error: string } | undefined, err?: unknown): void {
       if (p.done) return;
       p.done = true;
-      p.cancelTimer();
       if (err !== undefined) p.reject(err);
       else if (answer && answer.ok) p.resolve(answer.body);
       else p.reject(new Error(answer ? answer.error : "no answer"));
@@ -120,17 +176,14 @@ export function peerBatcher(init: PeerBatcherInit = {}): (c: PeerBatcherComponen
       send(peer, op, body, timeoutMs, opts = {}) {
         return new Promise((resolve, reject) => {
           const s = stateOf(peer);
-          const p: Pending = { op: { op, body } as BatchOp, timeoutMs, done: false, resolve, reject, cancelTimer: () => {} };
-          p.cancelTimer = c.clock.schedule(timeoutMs, () => settle(p, undefined, new BatchTimeoutError(peer, op, timeoutMs)));
-          s.queue.push(p);
+          s.queue.push({ op: { op, body } as BatchOp, deadline: c.clock.now() + timeoutMs, done: false, resolve, reject });
           if (!opts.lazy) {
             s.eager = true;
-            schedule(peer, s);
-          } else if (!s.eager && !s.lazyTimer) {
-            s.lazyTimer = c.clock.schedule(lazyMs, () => {
-              s.lazyTimer = undefined;
-              schedule(peer, s);
-            });
+            if (s.inFlight < maxInFlight) schedule(peer, s);
+            else wait(peer, s); // its deadline is watched while it waits
+          } else if (!s.eager) {
+            s.lazySince ??= c.clock.now();
+            wait(peer, s);
           }
         });
       },
