@@ -33,7 +33,8 @@ async function bench(n: number): Promise<void> {
   const restore = withEnv(agentEnv({ vcpus: 100_000, ramMb: 100_000_000, diskGb: 10_000_000 }));
   let mesh: Mesh | undefined;
   try {
-    mesh = await startMesh(n, { prefix: "psplc-bench-" });
+    // Agents with the default anti-entropy period (the test helper's 1 s is for fast test convergence).
+    mesh = await startMesh(n, { prefix: "psplc-bench-", spec: () => ({ args: ["--anti-entropy-ms", "3000"] }) });
     await waitConnected(mesh.nodes, Math.min(n - 1, 4), 120_000);
     await waitFor("every view has every host", async () => (await Promise.all(mesh!.nodes.map((p) => p.get<{ hosts: number }>("/peerstack/placement/stats")))).every((s) => s.hosts >= n), 60_000, 250);
     console.log(`nodes=${n}: up, connected, views complete in ${Date.now() - t0} ms (load avg ${loadavg()[0].toFixed(1)})`);

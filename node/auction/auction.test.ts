@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { limits, NoValidHostError, type RequestSpec } from "../../protocol/placement/index.ts";
 import { request } from "../../protocol/placement/testing.ts";
+import { BATCH_PROTOCOL } from "./messages.ts";
 import { placementMesh } from "./testing.ts";
 
 const flavors = [
@@ -47,6 +48,26 @@ describe("auction over the in-memory mesh", () => {
     // 4 bids (minus the local one if picked) + 1 award + 3 releases, each a request and a response
     expect(msgs).toBeLessThanOrEqual(2 * (4 + 1 + 3));
     expect(m.nodes.filter((n) => n.ledger.hasClaim("s1"))).toHaveLength(1);
+    m.stop();
+  });
+
+  it("bid window: a host that answers far later than the others does not hold the auction up; its late hold is released", async () => {
+    const m = await started(4);
+    const slow = m.nodes[3];
+    const handlers = (slow.transport as unknown as { handlers: Map<string, (f: string, d: Uint8Array) => Promise<Uint8Array>> }).handlers;
+    const real = handlers.get(BATCH_PROTOCOL)!;
+    slow.transport.handle(BATCH_PROTOCOL, async (from, data) => {
+      await m.clock.sleep(400); // a GC pause, a busy loop
+      return real(from, data);
+    });
+    const t0 = m.clock.now();
+    const [r] = await m.settle([m.nodes[0].requester.place(request("s1"))]);
+    expect(r.status).toBe("fulfilled");
+    expect(m.clock.now() - t0).toBeLessThan(100);
+    expect((r as PromiseFulfilledResult<{ host: string }>).value.host).not.toBe(slow.id);
+    await m.clock.run(900); // the late bid arrives (~400 ms), its release reaches the same slow host (~400 ms more); holds last 5 s
+    expect(slow.ledger.holdsList()).toHaveLength(0);
+    expect(slow.ledger.hasClaim("s1")).toBe(false);
     m.stop();
   });
 

@@ -28,6 +28,9 @@ export interface RequesterInit {
   /** A release that gets no answer is retried this many times, this far apart (a lost award may have claimed). */
   releaseRetries?: number;
   releaseRetryMs?: number;
+  /** After the first bid, wait at most this factor x its time (at least minWindowMs) for the others. */
+  stragglerFactor?: number;
+  minWindowMs?: number;
   /** Hosts considered per placement (a random sample of a large view). */
   sampleSize?: number;
   maxAdvertAgeMs?: number;
@@ -78,6 +81,8 @@ export function requester(init: RequesterInit = {}): (c: RequesterComponents) =>
   const releaseRetries = init.releaseRetries ?? 20;
   const releaseRetryMs = init.releaseRetryMs ?? 1000;
   const sampleSize = init.sampleSize ?? 64;
+  const minWindowMs = init.minWindowMs ?? 5;
+  const stragglerFactor = init.stragglerFactor ?? 2;
   const maxAge = init.maxAdvertAgeMs ?? 30_000;
   const multipliers = init.multipliers ?? SPREAD;
   const filters = init.filters ?? DEFAULT_FILTERS;
@@ -130,6 +135,41 @@ export function requester(init: RequesterInit = {}): (c: RequesterComponents) =>
       tryRelease(releaseRetries);
     }
 
+    /**
+     * Asks every host of the round and waits for all answers, or — once one other host has bid — for at most
+     * `stragglerFactor` x the time that first bid took (at least `minWindowMs`) more: one slow host (a GC
+     * pause, a busy loop) no longer sets every auction's pace. A straggler counts as silent this round;
+     * a bid it sends later is released (its hold would otherwise sit until its TTL).
+     */
+    function bidWindow(round: string[], ask: BidAsk): Promise<Array<BidAnswer | undefined>> {
+      const t0 = c.clock.now();
+      const answers: Array<BidAnswer | undefined> = new Array(round.length).fill(undefined);
+      return new Promise((resolve) => {
+        let left = round.length;
+        let closed = false;
+        let cancel: (() => void) | undefined;
+        const close = () => {
+          if (closed) return;
+          closed = true;
+          cancel?.();
+          resolve(answers.slice());
+        };
+        if (left === 0) return close();
+        round.forEach((node, i) => {
+          void bid(node, ask).then((a) => {
+            if (closed) {
+              if (a?.ok) release(node, ask.spec.serverId, ask.attempt); // a late bid: free its hold
+              return;
+            }
+            answers[i] = a;
+            if (--left === 0) return close();
+            // The window opens at the first remote bid (this node's own answers at once and says nothing of the network).
+            if (a?.ok && node !== me && !cancel) cancel = c.clock.schedule(Math.max(minWindowMs, stragglerFactor * (c.clock.now() - t0)), close);
+          });
+        });
+      });
+    }
+
     /** Candidates for a round: ranked by the view, minus those already asked, top k + `extra` random. */
     function candidates(spec: RequestSpec, asked: Set<string>): string[] {
       const pool = c.view.sample(sampleSize, maxAge, c.random);
@@ -162,7 +202,7 @@ export function requester(init: RequesterInit = {}): (c: RequesterComponents) =>
         const round = [...new Set([...again, ...fresh])];
         for (const n of round) asked.add(n);
         const ask: BidAsk = { spec, attempt, holdTtlMs };
-        const answers = await Promise.all(round.map((n) => bid(n, ask)));
+        const answers = await bidWindow(round, ask);
         const bids: HostState[] = [];
         again = [];
         answers.forEach((a, i) => {
