@@ -14,22 +14,14 @@ import { startReconciler } from "../node/main/reconciler-wiring.ts";
 import { systemClock } from "../node/runtime/system.ts";
 import { openCrdtStore } from "../node/store/crdt-store.ts";
 import { LevelKv } from "../node/store/level-kv.ts";
-import { killAllQemu } from "../test/helpers/vm.ts";
+import { diskWatchScript, killAllQemu } from "../test/helpers/vm.ts";
 
 const runs = Number(process.argv[2] ?? 5);
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const line = (name: string, xs: number[]) => `${name}: median ${pct(xs, 50).toFixed(0)} ms, p99 ${pct(xs, 99).toFixed(0)} ms, min ${Math.min(...xs).toFixed(0)} ms (n=${xs.length})`;
 const tick = () => new Promise((r) => setTimeout(r, 5));
-const DISKS = `#!/bin/sh
-last=x
-while :; do
-  cur=""
-  for d in /sys/block/vd*; do [ -e "$d" ] && cur="$cur $(basename $d)=$(cat $d/serial 2>/dev/null)"; done
-  [ "$cur" != "$last" ] && echo "PSVOL-DISKS$cur" && last="$cur"
-  sleep 0.1
-done
-`;
+const DISKS = diskWatchScript({ periodS: 0.1 });
 
 console.log(`machine: ${cpus()[0]!.model}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}`);
 console.log(`accelerator: ${(await hostAccel()).accel}`);

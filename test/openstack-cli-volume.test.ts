@@ -11,20 +11,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openstack } from "./helpers/openstack-cli.ts";
 import { startMesh, waitConnected, waitFor, type Mesh } from "./helpers/mesh-process.ts";
-import { killAllQemu, qemuPidsMentioning, testImage } from "./helpers/vm.ts";
+import { diskWatchScript, killAllQemu, qemuPidsMentioning, testImage } from "./helpers/vm.ts";
 
 const PASSWORD = "psvol-cli-secret";
 
-// Prints the guest's virtio disks (name=serial) whenever they change.
-const DISKS_SCRIPT = `#!/bin/sh
-last=x
-while :; do
-  cur=""
-  for d in /sys/block/vd*; do [ -e "$d" ] && cur="$cur $(basename $d)=$(cat $d/serial 2>/dev/null)"; done
-  [ "$cur" != "$last" ] && echo "PSVOL-DISKS$cur" && last="$cur"
-  sleep 0.3
-done
-`;
+const DISKS_SCRIPT = diskWatchScript({ periodS: 0.3 }); // the guest's virtio disks (name=serial) whenever they change
 
 describe("openstack CLI: volumes end to end on real agents", () => {
   let mesh: Mesh;

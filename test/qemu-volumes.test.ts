@@ -12,18 +12,9 @@ import { ServerNotFoundError, type ComputeDriver } from "../drivers/compute/inte
 import { volumeNodeName } from "../drivers/compute/qemu-volumes.ts";
 import { QmpClient } from "../drivers/compute/qmp.ts";
 import type { TestImage } from "../drivers/guest/test-image.ts";
-import { killAllQemu, overlay, qemuPidsMentioning, testImage, waitConsole } from "./helpers/vm.ts";
+import { diskWatchScript, killAllQemu, overlay, qemuPidsMentioning, testImage, waitConsole } from "./helpers/vm.ts";
 
-// Prints the guest's virtio disks (name=serial:first 8 bytes) whenever they change.
-const SCRIPT = `#!/bin/sh
-last=x
-while :; do
-  cur=""
-  for d in /sys/block/vd*; do [ -e "$d" ] && cur="$cur $(basename $d)=$(cat $d/serial 2>/dev/null):$(head -c 8 /dev/$(basename $d) 2>/dev/null | tr -dc 'A-Za-z0-9')"; done
-  [ "$cur" != "$last" ] && echo "PSVOL-DISKS$cur" && last="$cur"
-  sleep 0.2
-done
-`;
+const SCRIPT = diskWatchScript({ periodS: 0.2, heads: true }); // name=serial:first 8 bytes, whenever they change
 
 let img: TestImage;
 let stateDir: string;

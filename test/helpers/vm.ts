@@ -65,3 +65,21 @@ export async function qemuPidsMentioning(needle: string): Promise<number[]> {
   }
   return out;
 }
+
+/**
+ * A guest user-data script that prints `PSVOL-DISKS vda=<serial> vdb=<serial>…` on the console whenever the
+ * guest's virtio disks change, every `periodS`; with `heads` each entry also shows the disk's first 8
+ * alphanumeric bytes (`vdb=<serial>:<bytes>`), so a test can tell which volume it sees.
+ */
+export function diskWatchScript(o: { periodS: number; heads?: boolean }): string {
+  const head = o.heads ? `:$(head -c 8 /dev/$(basename $d) 2>/dev/null | tr -dc 'A-Za-z0-9')` : "";
+  return `#!/bin/sh
+last=x
+while :; do
+  cur=""
+  for d in /sys/block/vd*; do [ -e "$d" ] && cur="$cur $(basename $d)=$(cat $d/serial 2>/dev/null)${head}"; done
+  [ "$cur" != "$last" ] && echo "PSVOL-DISKS$cur" && last="$cur"
+  sleep ${o.periodS}
+done
+`;
+}
