@@ -19,20 +19,16 @@ export const hypervisorRoutes: FastifyPluginAsync<{ ctx: GatewayContext; servers
   const nodes = () => ctx.store.list("node").sort((a, b) => String(a.name ?? a.id).localeCompare(String(b.name ?? b.id)));
 
   function figures(n: CatalogRecord) {
-    const state = serverBackend(ctx.node.id, servers)?.capacity?.get(n.id)?.state;
+    const view = serverBackend(ctx.node.id, servers)?.capacity;
+    const state = view?.get(n.id)?.state;
     const owned = ctx.store.list("server", (s) => s.host === n.id);
     const sum = (f: string) => owned.reduce((t, s) => t + (Number(s[f]) || 0), 0);
     const total = state?.total ?? { vcpus: Number(n.vcpus ?? 0) || 0, ramMb: Number(n.ram_mb ?? 0) || 0, diskGb: Number(n.disk_gb ?? 0) || 0 };
     const used = state?.used ?? { vcpus: sum("vcpus"), ramMb: sum("ram"), diskGb: sum("disk") };
-    return { total, used, running: state?.instances ?? owned.length, enabled: state?.enabled ?? true, up: isUp(n.id) };
-  }
-
-  /** "down" once a host's capacity adverts (refreshed every few seconds) stop for DOWN_AFTER_MS; this node is up. */
-  function isUp(node: string): boolean {
-    const view = serverBackend(ctx.node.id, servers)?.capacity;
-    if (node === ctx.node.id || !view?.ageMs) return true;
-    const age = view.ageMs(node);
-    return age !== undefined && age < DOWN_AFTER_MS;
+    // "down" once a host's capacity adverts (refreshed every few seconds) stop for DOWN_AFTER_MS; this node is up.
+    const age = view?.ageMs?.(n.id);
+    const up = n.id === ctx.node.id || !view?.ageMs || (age !== undefined && age < DOWN_AFTER_MS);
+    return { total, used, running: state?.instances ?? owned.length, enabled: state?.enabled ?? true, up };
   }
 
   function view(req: FastifyRequest, n: CatalogRecord, detail: boolean) {

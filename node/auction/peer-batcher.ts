@@ -4,6 +4,7 @@
 // to `lazyMs` for an eager operation to ride with. Every direct message costs a stream frame, noise
 // and pnet encryption on both ends; under load that, not the auction logic, is the CPU.
 import type { Cancel, Clock } from "../../protocol/clock.ts";
+import { PeerstackError } from "../../protocol/errors.ts";
 import type { Transport } from "../mesh/transport.ts";
 import { decode, encode } from "../mesh/wire.ts";
 import { BATCH_PROTOCOL, readBatchAnswer, type BatchOp, type OpName } from "./messages.ts";
@@ -48,10 +49,10 @@ interface PeerState {
   scheduled: boolean;
 }
 
-export class BatchTimeoutError extends Error {
+/** An operation that waited behind a batch still in flight to its peer until its deadline passed. */
+export class BatchTimeoutError extends PeerstackError {
   constructor(peer: string, op: OpName, deadline: number) {
-    super(`auction ${op} to peer "${peer}": not sent before its deadline (${deadline}), a batch to that peer still in flight`);
-    this.name = "BatchTimeoutError";
+    super("AUCTION_BATCH_TIMEOUT", `auction ${op} to peer "${peer}": not sent before its deadline (${deadline}), a batch to that peer still in flight`);
   }
 }
 

@@ -100,17 +100,14 @@ export function writeAcks(init: WriteAcksInit = {}): (c: WriteAcksComponents) =>
           const launch = () => {
             while (acked + inFlight < wanted + 1 && next < order.length) {
               inFlight++;
-              push(order[next++]!, deltas)
-                .then((ok) => {
-                  if (ok) acked++;
-                })
-                .catch(() => {})
-                .finally(() => {
-                  inFlight--;
-                  if (acked >= wanted) return done();
-                  launch();
-                  if (inFlight === 0) done(); // every peer tried
-                });
+              // push never rejects: a failed or refused push answers false
+              void push(order[next++]!, deltas).then((ok) => {
+                if (ok) acked++;
+                inFlight--;
+                if (acked >= wanted) return done();
+                launch();
+                if (inFlight === 0) done(); // every peer tried
+              });
             }
           };
           launch();
