@@ -73,7 +73,9 @@ export function expectInt(v: unknown, path: string, rule: NumberRule = {}): numb
 }
 
 /** A safe integer >= 0 (counts, sequence numbers, counter entries). */
-export function expectCount(v: unknown, path: string, rule: NumberRule = {}): number {
+export function expectCount(v: unknown, path: string, rule?: NumberRule): number {
+  // the common case (an in-range count) allocates nothing; the rule object is built only to fail
+  if (typeof v === "number" && Number.isSafeInteger(v) && v >= (rule?.min ?? 0) && (rule?.max === undefined || v <= rule.max)) return v;
   return expectInt(v, path, { min: 0, ...rule });
 }
 
@@ -126,12 +128,19 @@ export function expectMapOf<T>(
 export const MAX_NODE_ID = 128;
 
 /** A node id: non-empty, bounded, no control characters. */
+const NODE_ID_RULE: StringRule = Object.freeze({ min: 1, max: MAX_NODE_ID, pattern: /^[\x21-\x7e]+$/ });
+
 export function expectNodeId(v: unknown, path: string): string {
-  return expectString(v, path, { min: 1, max: MAX_NODE_ID, pattern: /^[\x21-\x7e]+$/ });
+  return expectString(v, path, NODE_ID_RULE);
 }
 
 export function expectHlc(v: unknown, path: string): HlcTimestamp {
   const r = expectRecord(v, path);
+  const { wallMs, counter, node } = r;
+  // every message carries one: check in place, build the field paths only to report a failure
+  if (typeof wallMs === "number" && Number.isSafeInteger(wallMs) && wallMs >= 0 && typeof counter === "number" && Number.isSafeInteger(counter) && counter >= 0 && counter <= 0xffffff && typeof node === "string" && node.length <= MAX_NODE_ID) {
+    return { wallMs, counter, node };
+  }
   return {
     wallMs: expectCount(r.wallMs, `${path}.wallMs`),
     counter: expectCount(r.counter, `${path}.counter`, { max: 0xffffff }),

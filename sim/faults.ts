@@ -8,7 +8,10 @@ import type { Scenario } from "./scenario.ts";
 
 export interface FaultContext {
   net: SimNetwork;
-  hosts: SimHost[];
+  /** Every host id of the scenario, in order: faults are drawn over all of them, so each shard of a run draws the same. */
+  hostIds: string[];
+  /** The host of this run with that id (undefined: another shard runs it). */
+  local: (id: string) => SimHost | undefined;
   at: (ms: number, fn: () => void) => Cancel;
   random: Random;
 }
@@ -24,16 +27,18 @@ export function scheduleFaults(s: Scenario, c: FaultContext): { settings: Record
       c.net.partition((n) => {
         if (p.kind === "split-azs") return n.azIndex % 2;
         if (p.kind === "isolate-az") return n.azIndex === 0 ? 1 : 0;
-        return ((n.index * 2654435761 + Math.floor(salt * 4294967296)) >>> 0) % 2;
+        return ((n.ordinal * 2654435761 + Math.floor(salt * 4294967296)) >>> 0) % 2;
       }),
     );
     c.at(Math.min(p.atMs + p.durationMs, s.durationMs), () => c.net.heal());
   }
   const window = Math.max(0, s.durationMs - f.crashes.downMs);
   for (let i = 0; i < f.crashes.count; i++) {
-    const host = c.hosts[c.random.int(c.hosts.length)];
+    const id = c.hostIds[c.random.int(c.hostIds.length)];
     const atMs = Math.floor(c.random.next() * window);
-    events.push(`crash ${host.node.id} at ${atMs} ms for ${f.crashes.downMs} ms`);
+    events.push(`crash ${id} at ${atMs} ms for ${f.crashes.downMs} ms`);
+    const host = c.local(id);
+    if (!host) continue;
     c.at(atMs, () => {
       if (host.node.up) host.crash();
     });

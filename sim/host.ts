@@ -56,6 +56,8 @@ export class SimHost {
   private quotaKv: MemoryKv | undefined;
   /** Stray claims the reconciler's rule released (see start()). */
   strayReleased = 0;
+  /** Called after every change of this host's ledger (a sharded run logs claimed RAM by it). */
+  onLedgerChange: (() => void) | undefined;
   private readonly init: HostInit;
   private readonly mesh: SimMesh;
 
@@ -101,6 +103,7 @@ export class SimHost {
       });
       stray.sweep();
     }
+    this.ledger.onChange(() => this.onLedgerChange?.());
     this.view = new CapacityView(this.node.id, clock);
     this.adverts = advertiser({ intervalMs: p.advertRefreshMs, coalesceMs: p.advertCoalesceMs, topic: capacityTopic(this.node.az) })({ clock, random: random.fork("adverts"), transport, ledger: this.ledger, view: this.view });
     this.bidder = bidder({ maxHoldTtlMs: p.holdTtlMs * 4 })({ clock, ledger: this.ledger, transport });

@@ -95,6 +95,12 @@ export interface Scenario {
   placement: PlacementSettings;
   catalog: CatalogSettings;
   quota: QuotaSettings;
+  /**
+   * Split the run into this many shards of whole AZs, run in parallel worker threads (sim/run.ts).
+   * Only without catalog replication: then AZs never talk to each other. Part of what the seed
+   * determines: the same scenario with another shard count draws other latencies.
+   */
+  shards: number;
 }
 
 export class ScenarioError extends PeerstackError {
@@ -109,7 +115,7 @@ export const DEFAULT_CATALOG: CatalogSettings = { replicate: true, antiEntropyMs
 
 export const DEFAULT_QUOTA: QuotaSettings = { escrow: "node" };
 
-const KEYS = new Set(["name", "seed", "durationMs", "livenessMs", "hosts", "network", "workload", "faults", "placement", "catalog", "quota", "description"]);
+const KEYS = new Set(["name", "seed", "durationMs", "livenessMs", "hosts", "network", "workload", "faults", "placement", "catalog", "quota", "shards", "description"]);
 
 export function parseScenario(json: unknown, file = "inline"): Scenario {
   if (json == null || typeof json !== "object") throw new ScenarioError(file, "not a JSON object");
@@ -121,6 +127,10 @@ export function parseScenario(json: unknown, file = "inline"): Scenario {
   if (!s.workload || !Array.isArray(s.workload.flavors) || s.workload.flavors.length === 0) throw new ScenarioError(file, "workload.flavors must be a non-empty list");
   if (!(s.durationMs > 0)) throw new ScenarioError(file, "durationMs must be > 0");
   if (s.quota?.escrow !== undefined && s.quota.escrow !== "node" && s.quota.escrow !== "standin") throw new ScenarioError(file, `quota.escrow must be "node" or "standin"`);
+  const shards = s.shards ?? 1;
+  if (!Number.isInteger(shards) || shards < 1 || shards > 64) throw new ScenarioError(file, "shards must be an integer from 1 to 64");
+  const catalog = { ...DEFAULT_CATALOG, ...(s.catalog ?? {}) };
+  if (shards > 1 && catalog.replicate) throw new ScenarioError(file, "shards > 1 needs catalog.replicate false (the catalog is gossiped between all AZs)");
   return {
     name: String(s.name ?? file),
     seed: Number(s.seed ?? 1) >>> 0,
@@ -131,8 +141,9 @@ export function parseScenario(json: unknown, file = "inline"): Scenario {
     workload: s.workload,
     faults: { ...DEFAULT_FAULTS, ...(s.faults ?? {}), crashes: { ...DEFAULT_FAULTS.crashes, ...(s.faults?.crashes ?? {}) } },
     placement: { ...DEFAULT_PLACEMENT, ...(s.placement ?? {}) },
-    catalog: { ...DEFAULT_CATALOG, ...(s.catalog ?? {}) },
+    catalog,
     quota: { ...DEFAULT_QUOTA, ...(s.quota ?? {}) },
+    shards,
   };
 }
 

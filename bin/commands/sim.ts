@@ -37,6 +37,7 @@ export async function run(args: string[]): Promise<number> {
     const dir = flag(args, "--out") ?? join("out", "sim", s.name);
     out(`scenario ${s.name} seed ${s.seed}`);
     out(`faults ${JSON.stringify(s.faults)}`);
+    if (s.shards > 1) out(`${s.shards} shards of whole AZs, in parallel worker threads`);
     const res = await runScenario(s, { onProgress: (l) => out(`  ${l}`) });
     const scaling: ScalingRow[] = [];
     for (const n of (flag(args, "--scaling") ?? "").split(",").filter(Boolean).map(Number)) {

@@ -32,6 +32,8 @@ export interface SimNode {
   azIndex: number;
   /** Position among the nodes of its AZ (0, 1, …): a name that is unique within the site. */
   siteSlot: number;
+  /** The node's number in the whole scenario (equal to index unless the run is one shard of several). */
+  ordinal: number;
   clock: NodeClock;
   up: boolean;
 }
@@ -59,12 +61,13 @@ export class SimNetwork {
     this.wan = sampler(init.wan, init.random.fork("wan"));
   }
 
-  addNode(id: string, az: string): SimNode {
+  /** Adds a node; a shard of a bigger run passes the node's number and AZ number in the whole scenario. */
+  addNode(id: string, az: string, place?: { ordinal: number; azIndex: number }): SimNode {
     let azi = this.azIndex.get(az);
-    if (azi === undefined) this.azIndex.set(az, (azi = this.azIndex.size));
+    if (azi === undefined) this.azIndex.set(az, (azi = place?.azIndex ?? this.azIndex.size));
     const siteSlot = this.azSize[azi] ?? 0;
     this.azSize[azi] = siteSlot + 1;
-    const node: SimNode = { index: this.nodes.length, id, az, azIndex: azi, siteSlot, clock: new NodeClock(this.sched), up: true };
+    const node: SimNode = { index: this.nodes.length, id, az, azIndex: azi, siteSlot, ordinal: place?.ordinal ?? this.nodes.length, clock: new NodeClock(this.sched), up: true };
     this.nodes.push(node);
     this.byId.set(id, node.index);
     if (this.group.length < this.nodes.length) {
