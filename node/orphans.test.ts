@@ -16,6 +16,9 @@ describe("records of a removed host", () => {
     await store.put("server", "gone", { project_id: "p", vcpus: 1, ram: 512, host: "x", status: "ACTIVE", desired: "deleted" });
     await store.put("server", "other", { project_id: "p", vcpus: 1, ram: 512, host: "y", status: "ACTIVE" });
     await store.put("volume", "v1", { project_id: "p", size: 5, host: "x", status: "available" });
+    // A port the user gave "live", and one the API made for it (deleted by the API's own hook, not here).
+    await store.put("port", "user-port", { device_id: "live", device_owner: "compute:nova", binding_host_id: "x", status: "ACTIVE" });
+    await store.put("port", "auto-port", { device_id: "live", device_owner: "compute:nova", binding_host_id: "x", status: "ACTIVE", server_auto_delete: true });
     const released: Array<[string, QuotaAmounts]> = [];
     const returns = ownerRelease({ self: "r", store, kinds: quotaHolders((f) => ({ instances: 1, cores: f.vcpus, ram: f.ram })), quota: { release: async (p, a) => void released.push([p, a]) } });
     const lost = orphans({ self: "r", store, now: () => new Date(clock.now()).toISOString() });
@@ -36,6 +39,8 @@ describe("records of a removed host", () => {
     await returns.idle();
     expect(store.get("server", "live")).toBeUndefined();
     expect(store.get("volume", "v1")).toBeUndefined();
+    expect(store.get("port", "user-port")).toMatchObject({ device_id: "", device_owner: "", binding_host_id: "", status: "DOWN" });
+    expect(store.get("port", "auto-port")).toMatchObject({ device_id: "live", server_auto_delete: true });
     expect(released).toEqual([["p", { instances: 1, cores: 1, ram: 512 }], ["p", { instances: 1, cores: 2, ram: 1024 }], ["p", { volumes: 1, gigabytes: 5 }]]);
     expect(await lost.adopt("x")).toBe(0); // nothing left of x
     lost.stop();

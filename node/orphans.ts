@@ -3,7 +3,8 @@
 // naming the lost host (their disks and VMs went with it), and the adopter does what their owner would
 // have done at the end: removes them once deleted through the API and — through node/quota/owner-release.ts,
 // which counts `adopted_by` as ownership — returns their quota, once. Without an heir a deleted server of
-// a dead host would hold its quota for ever.
+// a dead host would hold its quota for ever, and a port the user had given it would stay "in use".
+import { PORT } from "../protocol/records.ts";
 import type { CatalogRecord, StoreChange } from "./store/crdt-store.ts";
 
 export const ADOPTABLE = ["server", "volume", "volume_snapshot"] as const;
@@ -44,6 +45,7 @@ export function orphans(c: OrphansComponents): Orphans {
     removing.add(key);
     try {
       await c.store.remove(kind, r.id);
+      if (kind === "server") await unbindPorts(r);
       c.log?.info({ kind, id: r.id, host: r.host }, "removed a deleted record of a removed host");
       return true;
     } catch (err) {
@@ -51,6 +53,13 @@ export function orphans(c: OrphansComponents): Orphans {
       return false;
     } finally {
       removing.delete(key);
+    }
+  };
+  // What the dead host's reconciler would have done on delete (node/reconciler/ports.ts unplugPorts):
+  // free the ports the user attached. Ports the API made for the server go with it (api-gateway).
+  const unbindPorts = async (server: CatalogRecord): Promise<void> => {
+    for (const p of c.store.list(PORT, (x) => x.device_id === server.id && x.server_auto_delete !== true)) {
+      await c.store.put(PORT, p.id, { binding_host_id: "", binding_vtep: "", device_id: "", device_owner: "", status: "DOWN" });
     }
   };
   const off = c.store.onChange(({ delta, record }) => {
