@@ -10,7 +10,7 @@ import type { LedgerFactory } from "./host.ts";
 import { runBaseline } from "./baseline.ts";
 import { mergeShards } from "./merge.ts";
 import { azsOf, planHosts } from "./plan.ts";
-import { runShard, type ShardResult } from "./shard.ts";
+import { runShard, tickLine, type ShardResult, type ShardTick } from "./shard.ts";
 import { drawWorkload, projectsOf } from "./workload.ts";
 import type { Scenario } from "./scenario.ts";
 import type { SimMetrics } from "./result.ts";
@@ -37,12 +37,29 @@ export class ShardFailedError extends PeerstackError {
   }
 }
 
-function inWorker(s: Scenario, shard: number, shards: number, opts: RunOptions): Promise<ShardResult> {
+/** One progress line for all shards: printed when the slowest shard enters a new simulated minute. */
+function progressOfShards(shards: number, out: ((line: string) => void) | undefined): (shard: number, tick: ShardTick) => void {
+  const latest: (ShardTick | undefined)[] = new Array(shards).fill(undefined);
+  let printedMinute = -1;
+  return (shard, tick) => {
+    latest[shard] = tick;
+    if (!out || latest.some((k) => k === undefined)) return;
+    const ticks = latest as ShardTick[];
+    const minute = Math.floor(Math.min(...ticks.map((k) => k.t)) / 60);
+    if (minute <= printedMinute) return;
+    printedMinute = minute;
+    const sum = (f: (k: ShardTick) => number) => ticks.reduce((a, k) => a + f(k), 0);
+    out(`${tickLine({ t: Math.min(...ticks.map((k) => k.t)), placed: sum((k) => k.placed), requested: sum((k) => k.requested), rejected: sum((k) => k.rejected), events: sum((k) => k.events), violations: sum((k) => k.violations) })} (${shards} shards)`);
+  };
+}
+
+function inWorker(s: Scenario, shard: number, shards: number, opts: RunOptions, onTick: (shard: number, tick: ShardTick) => void): Promise<ShardResult> {
   return new Promise((resolve, reject) => {
     const w = new Worker(new URL("./shard-worker.ts", import.meta.url), { workerData: { scenario: s, shard, shards, samples: opts.samples } });
     let done = false;
-    w.on("message", (m: { progress?: string; result?: ShardResult }) => {
-      if (m.progress !== undefined) opts.onProgress?.(`shard ${shard + 1}/${shards}: ${m.progress}`);
+    w.on("message", (m: { progress?: string; tick?: ShardTick; result?: ShardResult }) => {
+      if (m.progress !== undefined) opts.onProgress?.(m.progress);
+      if (m.tick) onTick(shard, m.tick);
       if (m.result) {
         done = true;
         resolve(m.result);
@@ -62,7 +79,8 @@ export async function runScenario(s: Scenario, opts: RunOptions = {}): Promise<R
   const azs = azsOf(plan);
   const parallel = shards > 1 && !opts.inProcess && !opts.ledgerFactory;
   const parts: Promise<ShardResult>[] = [];
-  if (parallel) for (let i = 0; i < shards; i++) parts.push(inWorker(s, i, shards, opts));
+  const onTick = progressOfShards(shards, opts.onProgress);
+  if (parallel) for (let i = 0; i < shards; i++) parts.push(inWorker(s, i, shards, opts, onTick));
   // The baseline sees every host and request (it runs here while the workers run theirs).
   const samples = opts.samples ?? 60;
   const sampleEveryMs = Math.max(1000, Math.floor(s.durationMs / samples));

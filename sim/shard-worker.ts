@@ -4,5 +4,5 @@ import { runShard } from "./shard.ts";
 import type { Scenario } from "./scenario.ts";
 
 const { scenario, shard, shards, samples } = workerData as { scenario: Scenario; shard: number; shards: number; samples?: number };
-const result = await runShard(scenario, shard, shards, { samples, onProgress: (line) => parentPort?.postMessage({ progress: line }) });
+const result = await runShard(scenario, shard, shards, { samples, onProgress: (line) => parentPort?.postMessage({ progress: line }), onTick: (tick) => parentPort?.postMessage({ tick }) });
 parentPort?.postMessage({ result });

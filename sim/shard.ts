@@ -17,9 +17,25 @@ import { azsOf, inShard, planHosts } from "./plan.ts";
 import type { Violation } from "./checkers.ts";
 import type { Scenario } from "./scenario.ts";
 
+/** Where a shard is, every simulated minute. */
+export interface ShardTick {
+  t: number;
+  placed: number;
+  requested: number;
+  rejected: number;
+  events: number;
+  violations: number;
+}
+
+export function tickLine(k: ShardTick): string {
+  return `t=${k.t}s placed=${k.placed}/${k.requested} rejected=${k.rejected} events=${k.events} violations=${k.violations}`;
+}
+
 export interface ShardOptions {
   ledgerFactory?: LedgerFactory;
+  /** Fault lines, and progress lines unless onTick takes them. */
   onProgress?: (line: string) => void;
+  onTick?: (tick: ShardTick) => void;
   /** Utilisation samples over the safety phase. */
   samples?: number;
 }
@@ -203,7 +219,11 @@ export async function runShard(s: Scenario, shard: number, shards: number, opts:
       if (i % sweepEvery === 0) checkers.sweep(false);
     });
   }
-  const progress = (nowMs: number) => opts.onProgress?.(`t=${Math.round((nowMs - SIM_EPOCH_MS) / 1000)}s placed=${outcome.placed}/${outcome.requested} rejected=${outcome.rejected} events=${sched.queue.popped} violations=${checkers.count ?? 0}`);
+  const progress = (nowMs: number) => {
+    const tick = { t: Math.round((nowMs - SIM_EPOCH_MS) / 1000), placed: outcome.placed, requested: outcome.requested, rejected: outcome.rejected, events: sched.queue.popped, violations: checkers.count ?? 0 };
+    if (opts.onTick) opts.onTick(tick);
+    else opts.onProgress?.(tickLine(tick));
+  };
 
   // Safety phase.
   await sched.runUntil(SIM_EPOCH_MS + s.durationMs, progress);
