@@ -4,7 +4,7 @@ import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { requireAuth } from "../auth/plugin.ts";
 import { requireAdmin } from "../auth/policy.ts";
 import type { GatewayContext } from "../context.ts";
-import { ItemNotFoundError } from "../errors.ts";
+import { ItemNotFoundError, NotImplementedError } from "../errors.ts";
 import { query } from "../identity/http.ts";
 import type { CatalogRecord } from "../store.ts";
 import { hash32 } from "../../protocol/random.ts";
@@ -66,6 +66,12 @@ export const hypervisorRoutes: FastifyPluginAsync<{ ctx: GatewayContext; servers
     const pattern = query(req).hypervisor_hostname_pattern;
     return nodes().filter((n) => !pattern || String(n.name ?? n.id).includes(pattern));
   };
+  /** A hypervisor by its id (either form) or host name. */
+  const find = (req: FastifyRequest, id: string) => {
+    const n = list(req).find((x) => x.id === id || String(hash32(x.id)) === id || x.name === id);
+    if (!n) throw new ItemNotFoundError("hypervisor", id, `Hypervisor with ID ${id} could not be found.`);
+    return n;
+  };
   app.get("/os-hypervisors", async (req) => ({ hypervisors: list(req).map((n) => view(req, n, false)) }));
   app.get("/os-hypervisors/detail", async (req) => ({ hypervisors: list(req).map((n) => view(req, n, true)) }));
   app.get("/os-hypervisors/statistics", async (req) => {
@@ -74,9 +80,20 @@ export const hypervisorRoutes: FastifyPluginAsync<{ ctx: GatewayContext; servers
     const keys = ["vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used", "local_gb_used", "free_ram_mb", "free_disk_gb", "current_workload", "running_vms", "disk_available_least"];
     return { hypervisor_statistics: { count: rows.length, ...Object.fromEntries(keys.map((k) => [k, sum(k)])) } };
   });
+  // Before 2.53 a client looks a hypervisor up by name here (openstack hypervisor show <name> does).
+  app.get<{ Params: { pattern: string } }>("/os-hypervisors/:pattern/search", async (req) => {
+    requireAdmin(requireAuth(req), "os_compute_api:os-hypervisors:search");
+    const found = atLeast(req, 53) ? [] : nodes().filter((n) => String(n.name ?? n.id).includes(req.params.pattern));
+    if (found.length === 0) throw new ItemNotFoundError("hypervisor", req.params.pattern, `No hypervisor matching '${req.params.pattern}' could be found.`);
+    return { hypervisors: found.map((n) => view(req, n, false)) };
+  });
+  // Nova's answer for a virt driver without uptime; `openstack hypervisor show` expects exactly this.
+  app.get<{ Params: { id: string } }>("/os-hypervisors/:id/uptime", async (req) => {
+    requireAdmin(requireAuth(req), "os_compute_api:os-hypervisors:uptime");
+    find(req, req.params.id);
+    throw new NotImplementedError("Hypervisor uptime");
+  });
   app.get<{ Params: { id: string } }>("/os-hypervisors/:id", async (req) => {
-    const n = list(req).find((x) => x.id === req.params.id || String(hash32(x.id)) === req.params.id || x.name === req.params.id);
-    if (!n) throw new ItemNotFoundError("hypervisor", req.params.id, `Hypervisor with ID ${req.params.id} could not be found.`);
-    return { hypervisor: view(req, n, true) };
+    return { hypervisor: view(req, find(req, req.params.id), true) };
   });
 };

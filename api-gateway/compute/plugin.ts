@@ -10,6 +10,7 @@ import { keypairRoutes } from "./keypairs.ts";
 import { defaultComputeQuotas, limitRoutes, type ComputeQuotas } from "./limits.ts";
 import { useMicroversions } from "./microversion.ts";
 import { hypervisorRoutes } from "./hypervisors.ts";
+import { aggregateRoutes } from "./aggregates.ts";
 import { quotaSetRoutes } from "./quota-sets.ts";
 import { serverActionRoutes } from "./server-actions.ts";
 import type { ServerBackend } from "./server-backend.ts";
@@ -40,6 +41,7 @@ export const compute: FastifyPluginAsync<ComputeOptions> = async (app, { ctx, qu
       await v21.register(serverMetadataRoutes, { ctx, servers });
       await v21.register(serverGroupRoutes, { ctx, quotas: quotas ?? defaultComputeQuotas(ctx) });
       await v21.register(hypervisorRoutes, { ctx, servers });
+      await v21.register(aggregateRoutes, { ctx });
       await v21.register(quotaSetRoutes, { ctx, quotas: quotas ?? defaultComputeQuotas(ctx), servers });
     },
     { prefix: "/v2.1" },

@@ -222,6 +222,24 @@ describe("Nova servers routes", () => {
     expect(hv).toHaveLength(1);
     expect(hv[0]).toMatchObject({ hypervisor_hostname: `host-${g.nodeKey.id.slice(-6)}`, state: "up", status: "enabled", vcpus_used: 1, memory_mb_used: 512, running_vms: 1, hypervisor_type: "QEMU" });
     expect((await nova("GET", `/os-hypervisors/${hv[0].id}`, admin)).json().hypervisor.running_vms).toBe(1);
+    // Before 2.53 clients find a hypervisor by name through /search (openstack hypervisor show <name>).
+    const name = String(hv[0].hypervisor_hostname);
+    expect((await nova("GET", `/os-hypervisors/${name.slice(2)}/search`, admin)).json().hypervisors).toEqual([{ id: hv[0].id, hypervisor_hostname: name, state: "up", status: "enabled" }]);
+    expect((await nova("GET", `/os-hypervisors/${name}/search`, bob)).statusCode).toBe(403);
+    expect((await nova("GET", "/os-hypervisors/nothing-like-it/search", admin)).json()).toEqual({ itemNotFound: { code: 404, message: "No hypervisor matching 'nothing-like-it' could be found." } });
+    expect((await nova("GET", `/os-hypervisors/${name}/search`, admin, undefined, "2.53")).statusCode).toBe(404); // replaced by ?hypervisor_hostname_pattern
+    // What `openstack hypervisor show` asks next: the aggregates (AZs other than "nova") and the uptime (501, as Nova for drivers without it).
+    expect((await nova("GET", `/os-hypervisors/${hv[0].id}/uptime`, admin)).json()).toEqual({ notImplemented: { code: 501, message: "Hypervisor uptime is not implemented by peerstack" } });
+    expect((await nova("GET", "/os-hypervisors/nope/uptime", admin)).statusCode).toBe(404);
+    expect((await nova("GET", "/os-aggregates", admin)).json()).toEqual({ aggregates: [] });
+    await g.store.put("node", "edge-a", { name: "edge-a1", az: "edge-a" });
+    await g.store.put("node", "edge-b", { name: "edge-a2", az: "edge-a" });
+    const aggs = (await nova("GET", "/os-aggregates", admin, undefined, "2.41")).json().aggregates;
+    expect(aggs).toEqual([expect.objectContaining({ name: "edge-a", availability_zone: "edge-a", hosts: ["edge-a1", "edge-a2"], metadata: { availability_zone: "edge-a" }, uuid: expect.stringMatching(/^[0-9a-f-]{36}$/) })]);
+    expect((await nova("GET", `/os-aggregates/${aggs[0].id}`, admin)).json().aggregate).toMatchObject({ name: "edge-a", hosts: ["edge-a1", "edge-a2"] });
+    expect((await nova("GET", "/os-aggregates/12345", admin)).statusCode).toBe(404);
+    expect((await nova("GET", "/os-aggregates", bob)).statusCode).toBe(403);
+    for (const id of ["edge-a", "edge-b"]) await g.store.remove("node", id);
     for (const name of ["quiet", "loud", "never"]) await g.store.put("node", name, { name });
     const states = Object.fromEntries(((await nova("GET", "/os-hypervisors", admin)).json().hypervisors as Array<{ hypervisor_hostname: string; state: string }>).map((h) => [h.hypervisor_hostname, h.state]));
     expect(states).toMatchObject({ quiet: "down", loud: "up", never: "down" }); // this node is up without adverts of its own

@@ -22,6 +22,24 @@ describe("Ledger", () => {
     expect(l.state().instances).toBe(1);
   });
 
+  it("counts what it reserves for volumes as used: bids are refused for disk a volume took, adverts show it", () => {
+    const l = ledger();
+    let changes = 0;
+    l.onChange(() => changes++);
+    l.setReserved({ vcpus: 0, ramMb: 0, diskGb: 25 });
+    expect(changes).toBe(1);
+    l.setReserved({ vcpus: 0, ramMb: 0, diskGb: 25 }); // unchanged: no advert
+    expect(changes).toBe(1);
+    expect(l.snapshot().used).toEqual({ vcpus: 0, ramMb: 0, diskGb: 25 });
+    expect(l.hold(request("a", { resources: small }), 1, 0, TTL).ok).toBe(true); // 25 + 10 <= 40
+    expect(l.hold(request("b", { resources: small }), 1, 0, TTL)).toEqual({ ok: false, reason: "DiskFilter" });
+    expect(l.usage()).toEqual({ vcpus: 2, ramMb: 2048, diskGb: 35 });
+    expect(l.claimedUsage()).toEqual({ vcpus: 0, ramMb: 0, diskGb: 0 }); // servers only
+    l.setReserved({ vcpus: 0, ramMb: 0, diskGb: 0 }); // the volume was deleted
+    expect(l.hold(request("b", { resources: small }), 1, 0, TTL).ok).toBe(true);
+    expect(l.reservedUsage()).toEqual({ vcpus: 0, ramMb: 0, diskGb: 0 });
+  });
+
   it("holds expire after their TTL and then cannot be claimed", () => {
     const l = ledger();
     l.hold(request("a", { resources: small }), 1, 0, TTL);

@@ -47,6 +47,8 @@ export class Ledger {
   private used: Resources = { ...NO_RESOURCES };
   /** The claims' part of `used`. */
   private claimedUse: Resources = { ...NO_RESOURCES };
+  /** Taken on this host by something other than servers (Cinder volumes on its disk): counted as used. */
+  private reserved: Resources = { ...NO_RESOURCES };
   private readonly groups = new Map<string, number>();
   private enabled = true;
   private images: string[] = [];
@@ -81,7 +83,7 @@ export class Ledger {
   state(): HostState {
     const groups = groupCounts();
     for (const [g, n] of this.groups) groups[g] = n;
-    let used = { ...this.used };
+    let used = this.usage();
     if (!this.countHolds) {
       for (const h of this.holds.values()) {
         used = addResources(used, h.resources, -1);
@@ -205,9 +207,22 @@ export class Ledger {
     this.notify();
   }
 
-  /** The resources promised (claims + holds). */
+  /** The resources promised (claims + holds) and reserved. */
   usage(): Resources {
-    return { ...this.used };
+    const r = this.reserved;
+    return r.vcpus === 0 && r.ramMb === 0 && r.diskGb === 0 ? { ...this.used } : addResources(this.used, r);
+  }
+
+  /** What the host gives to other things than servers (volumes): filters and adverts count it as used. */
+  setReserved(r: Resources): void {
+    const old = this.reserved;
+    if (old.vcpus === r.vcpus && old.ramMb === r.ramMb && old.diskGb === r.diskGb) return;
+    this.reserved = { vcpus: r.vcpus, ramMb: r.ramMb, diskGb: r.diskGb };
+    this.notify();
+  }
+
+  reservedUsage(): Resources {
+    return { ...this.reserved };
   }
 
   /** The resources of the claims alone (servers this host runs), holds not counted. */

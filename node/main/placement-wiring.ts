@@ -76,6 +76,13 @@ export async function startPlacement(w: PlacementWiring): Promise<RunningPlaceme
     ledger.adopt({ serverId: r.id, attempt: n(r.placement_attempt ?? r.attempt) || 1, resources: resourcesOf(r), group: typeof r.group_id === "string" ? r.group_id : undefined });
   // Claims granted before a restart: the servers this node owns, and every claim it answered an award for.
   for (const r of w.store.list(SERVER_KIND, (r) => r.host === w.self)) adoptRecord(r);
+  // Cinder volumes and their snapshots held here live on this host's disk: placement counts them as
+  // used disk, so servers are not placed on disk the volumes took (Cinder's "gigabytes", summed).
+  const reserveVolumes = () => {
+    const held = [...w.store.list("volume", (r) => r.host === w.self), ...w.store.list("volume_snapshot", (r) => r.host === w.self)];
+    ledger.setReserved({ vcpus: 0, ramMb: 0, diskGb: held.reduce((s, r) => s + n(r.size), 0) });
+  };
+  reserveVolumes();
   const ledgerKv = await LevelKv.open(join(w.dataDir, "ledger"));
   const journal = claimJournal()({ clock, kv: ledgerKv, ledger });
   const journaled = await journal.load();
@@ -128,7 +135,8 @@ export async function startPlacement(w: PlacementWiring): Promise<RunningPlaceme
   });
 
   const off = w.store.onChange(({ delta, record, local }) => {
-    if (delta.kind === SERVER_KIND && (!record || record.deleted === true || record.status === "DELETED")) {
+    if (delta.kind === "volume" || delta.kind === "volume_snapshot") reserveVolumes();
+    else if (delta.kind === SERVER_KIND && (!record || record.deleted === true || record.status === "DELETED")) {
       if (ledger.release(delta.id)) w.log.info({ server: delta.id }, "released the claim of a deleted server");
     } else if (delta.kind === SERVER_KIND && record) {
       // A record naming this host that we hold no claim for (awarded while we restarted): count it.
