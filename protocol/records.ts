@@ -10,6 +10,8 @@ export const PORT = "port";
 export const NETWORK = "network";
 export const SUBNET = "subnet";
 export const IMAGE = "image";
+/** An operator's switch per host (id = node id): `disabled` takes it out of placement (Nova's ComputeFilter). */
+export const COMPUTE_SERVICE = "compute_service";
 
 /** Nova's API status. */
 export type ServerStatusName = "BUILD" | "ACTIVE" | "SHUTOFF" | "REBOOT" | "HARD_REBOOT" | "ERROR" | "DELETED";

@@ -10,9 +10,8 @@ import type { CatalogRecord } from "../store.ts";
 import { hash32 } from "../../protocol/random.ts";
 import { atLeast } from "./microversion.ts";
 import { serverBackend, type ServerBackend } from "./server-backend.ts";
-
-/** Several missed advert refreshes (every 2 s) before a host shows "down", as Nova's service_down_time. */
-const DOWN_AFTER_MS = 15_000;
+import { hostUp } from "./host-liveness.ts";
+import { COMPUTE_SERVICE } from "../../protocol/records.ts";
 
 export const hypervisorRoutes: FastifyPluginAsync<{ ctx: GatewayContext; servers?: ServerBackend }> = async (app, { ctx, servers }) => {
   const idOf = (req: FastifyRequest, n: CatalogRecord) => (atLeast(req, 53) ? n.id : hash32(n.id));
@@ -25,10 +24,10 @@ export const hypervisorRoutes: FastifyPluginAsync<{ ctx: GatewayContext; servers
     const sum = (f: string) => owned.reduce((t, s) => t + (Number(s[f]) || 0), 0);
     const total = state?.total ?? { vcpus: Number(n.vcpus ?? 0) || 0, ramMb: Number(n.ram_mb ?? 0) || 0, diskGb: Number(n.disk_gb ?? 0) || 0 };
     const used = state?.used ?? { vcpus: sum("vcpus"), ramMb: sum("ram"), diskGb: sum("disk") };
-    // "down" once a host's capacity adverts (refreshed every few seconds) stop for DOWN_AFTER_MS; this node is up.
-    const age = view?.ageMs?.(n.id);
-    const up = n.id === ctx.node.id || !view?.ageMs || (age !== undefined && age < DOWN_AFTER_MS);
-    return { total, used, running: state?.instances ?? owned.length, enabled: state?.enabled ?? true, up };
+    // An operator's `compute service set --disable` shows at once; the host's adverts follow.
+    const service = ctx.store.get(COMPUTE_SERVICE, n.id);
+    const enabled = service ? service.disabled !== true : (state?.enabled ?? true);
+    return { total, used, running: state?.instances ?? owned.length, enabled, up: hostUp(ctx, servers, n.id) };
   }
 
   function view(req: FastifyRequest, n: CatalogRecord, detail: boolean) {

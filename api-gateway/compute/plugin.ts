@@ -11,6 +11,7 @@ import { defaultComputeQuotas, limitRoutes, type ComputeQuotas } from "./limits.
 import { useMicroversions } from "./microversion.ts";
 import { hypervisorRoutes } from "./hypervisors.ts";
 import { aggregateRoutes } from "./aggregates.ts";
+import { serviceRoutes } from "./services.ts";
 import { quotaSetRoutes } from "./quota-sets.ts";
 import { serverActionRoutes } from "./server-actions.ts";
 import type { ServerBackend } from "./server-backend.ts";
@@ -42,6 +43,7 @@ export const compute: FastifyPluginAsync<ComputeOptions> = async (app, { ctx, qu
       await v21.register(serverGroupRoutes, { ctx, quotas: quotas ?? defaultComputeQuotas(ctx) });
       await v21.register(hypervisorRoutes, { ctx, servers });
       await v21.register(aggregateRoutes, { ctx });
+      await v21.register(serviceRoutes, { ctx, servers });
       await v21.register(quotaSetRoutes, { ctx, quotas: quotas ?? defaultComputeQuotas(ctx), servers });
     },
     { prefix: "/v2.1" },

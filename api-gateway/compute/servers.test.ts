@@ -240,6 +240,26 @@ describe("Nova servers routes", () => {
     expect((await nova("GET", "/os-aggregates/12345", admin)).statusCode).toBe(404);
     expect((await nova("GET", "/os-aggregates", bob)).statusCode).toBe(403);
     for (const id of ["edge-a", "edge-b"]) await g.store.remove("node", id);
+
+    // os-services: one nova-compute per host; disabling writes the record the host's agent acts on.
+    const svc = (await nova("GET", "/os-services", admin)).json().services;
+    expect(svc).toEqual([{ id: hv[0].id, binary: "nova-compute", host: name, zone: "nova", status: "enabled", state: "up", updated_at: null, disabled_reason: null }]);
+    expect((await nova("GET", "/os-services?binary=nova-scheduler", admin)).json().services).toEqual([]);
+    expect((await nova("GET", "/os-services", bob)).statusCode).toBe(403);
+    const off = await nova("PUT", "/os-services/disable-log-reason", admin, { host: name, binary: "nova-compute", disabled_reason: "maintenance" });
+    expect(off.json()).toEqual({ service: { host: name, binary: "nova-compute", status: "disabled", disabled_reason: "maintenance" } });
+    expect(g.store.get("compute_service", g.nodeKey.id)).toMatchObject({ disabled: true, disabled_reason: "maintenance" });
+    expect((await nova("GET", "/os-hypervisors", admin)).json().hypervisors[0].status).toBe("disabled");
+    expect((await nova("PUT", "/os-services/enable", admin, { host: "nowhere", binary: "nova-compute" })).json().itemNotFound.message).toBe("Host 'nowhere' is not found.");
+    expect((await nova("PUT", "/os-services/enable", admin, { host: name, binary: "nova-compute" })).json().service.status).toBe("enabled");
+    // 2.53+: by id, the whole service back.
+    const up = await nova("PUT", `/os-services/${g.nodeKey.id}`, admin, { status: "disabled", disabled_reason: "disk swap" }, "2.53");
+    expect(up.json().service).toMatchObject({ id: g.nodeKey.id, host: name, status: "disabled", disabled_reason: "disk swap", forced_down: false });
+    expect((await nova("PUT", `/os-services/${g.nodeKey.id}`, admin, { status: "enabled", disabled_reason: "x" }, "2.53")).statusCode).toBe(400);
+    expect((await nova("PUT", `/os-services/${g.nodeKey.id}`, admin, { forced_down: true }, "2.53")).statusCode).toBe(400);
+    expect((await nova("PUT", "/os-services/no-such-id", admin, { status: "enabled" }, "2.53")).statusCode).toBe(404);
+    expect((await nova("PUT", "/os-services/disable", admin, { host: name, binary: "nova-compute" }, "2.53")).statusCode).toBe(404); // legacy form gone at 2.53
+    expect((await nova("PUT", `/os-services/${g.nodeKey.id}`, admin, { status: "enabled" }, "2.53")).json().service).toMatchObject({ status: "enabled", disabled_reason: null });
     for (const name of ["quiet", "loud", "never"]) await g.store.put("node", name, { name });
     const states = Object.fromEntries(((await nova("GET", "/os-hypervisors", admin)).json().hypervisors as Array<{ hypervisor_hostname: string; state: string }>).map((h) => [h.hypervisor_hostname, h.state]));
     expect(states).toMatchObject({ quiet: "down", loud: "up", never: "down" }); // this node is up without adverts of its own

@@ -5,6 +5,7 @@ import { NODE_KIND } from "../auth/tokens.ts";
 import { canAccessProject, requireAdmin } from "../auth/policy.ts";
 import { InvalidRequestError, ItemNotFoundError, NotImplementedError, PolicyForbiddenError } from "../errors.ts";
 import { query } from "../identity/http.ts";
+import { hostUp } from "../compute/host-liveness.ts";
 import { bodyOf, boolParam, caller, projectOf, type VolumeRouteOptions } from "./common.ts";
 import { CINDER_DEFAULT_QUOTAS, type VolumeResource } from "./model.ts";
 import { quotaDefaults, quotaSetKeys, VOLUME_RESOURCES, volumeFigures } from "./quota.ts";
@@ -49,6 +50,20 @@ export const typeRoutes: FastifyPluginAsync<VolumeRouteOptions> = async (app, { 
     caller(req);
     const zones = new Set([ctx.node.az ?? "nova", ...ctx.store.list(NODE_KIND).map((n) => String(n.az ?? "nova"))]);
     return { availabilityZoneInfo: [...zones].sort().map((zoneName) => ({ zoneName, zoneState: { available: true } })) };
+  });
+
+  // One cinder-volume per mesh host (each holds the volumes created through it); no cinder-scheduler exists.
+  app.get("/os-services", async (req) => {
+    requireAdmin(caller(req), "volume_extension:services:index");
+    const q = query(req);
+    const rows = ctx.store
+      .list(NODE_KIND)
+      .map((n) => ({ n, host: `${String(n.name ?? n.id)}@peerstack` }))
+      .filter((x) => (!q.host || x.host === q.host || x.host.startsWith(`${q.host}@`)) && (!q.binary || q.binary === "cinder-volume"))
+      .sort((a, b) => a.host.localeCompare(b.host));
+    return {
+      services: rows.map(({ n, host }) => ({ binary: "cinder-volume", host, zone: String(n.az ?? "nova"), status: "enabled", state: hostUp(ctx, undefined, n.id) ? "up" : "down", updated_at: null, disabled_reason: null })),
+    };
   });
 
   app.get("/limits", async (req) => {

@@ -201,6 +201,12 @@ describe("Cinder v3 routes", () => {
     expect((await call("GET", `/v3/types/${types[0].id}`, bob)).json().volume_type.name).toBe("__DEFAULT__");
     expect((await call("GET", "/v3/types/nope", bob)).statusCode).toBe(404);
     expect((await call("GET", "/v3/os-availability-zone", bob)).json().availabilityZoneInfo).toEqual([{ zoneName: "nova", zoneState: { available: true } }]);
+    // `openstack volume service list`: a cinder-volume per host (admin only).
+    await g.store.put("node", "edge-1", { name: "edge-1", az: "edge" });
+    expect((await call("GET", "/v3/os-services", admin)).json().services).toContainEqual({ binary: "cinder-volume", host: "edge-1@peerstack", zone: "edge", status: "enabled", state: "up", updated_at: null, disabled_reason: null });
+    expect((await call("GET", "/v3/os-services?host=edge-1&binary=cinder-scheduler", admin)).json().services).toEqual([]);
+    expect((await call("GET", "/v3/os-services", bob)).statusCode).toBe(403);
+    await g.store.remove("node", "edge-1");
   });
   it("Nova attach: available volume on the server's host → attaching; pristine elsewhere → moves to the server's host; used elsewhere → 409; detach → detaching", async () => {
     const nova = (method: "POST" | "DELETE", url: string, payload?: unknown) =>

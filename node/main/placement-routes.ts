@@ -14,6 +14,7 @@ export function placementRoutes(app: FastifyInstance, self: string, p: RunningPl
     const state = p.ledger.state();
     return {
       node: self,
+      enabled: state.enabled,
       total: state.total,
       ratios: state.ratios,
       limits: limits(state),

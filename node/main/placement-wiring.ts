@@ -24,6 +24,7 @@ import { systemClock, systemRandom } from "../runtime/system.ts";
 import type { CrdtStore } from "../store/crdt-store.ts";
 import { LevelKv } from "../store/level-kv.ts";
 import type { Resources } from "../../protocol/placement/index.ts";
+import { COMPUTE_SERVICE } from "../../protocol/records.ts";
 
 /** Gossip topics placement uses (the libp2p host must allow them). */
 export const PLACEMENT_TOPICS = [CAPACITY_TOPIC, QUOTA_TOPIC];
@@ -83,6 +84,15 @@ export async function startPlacement(w: PlacementWiring): Promise<RunningPlaceme
     ledger.setReserved({ vcpus: 0, ramMb: 0, diskGb: held.reduce((s, r) => s + n(r.size), 0) });
   };
   reserveVolumes();
+  // An operator's `compute service set --disable` for this host: out of placement (ComputeFilter) until enabled.
+  const applyService = () => {
+    const enabled = w.store.get(COMPUTE_SERVICE, w.self)?.disabled !== true;
+    if (ledger.snapshot().enabled !== enabled) {
+      ledger.setEnabled(enabled);
+      w.log.info({ enabled }, enabled ? "this host takes new servers again" : "this host is disabled for new servers");
+    }
+  };
+  applyService();
   const ledgerKv = await LevelKv.open(join(w.dataDir, "ledger"));
   const journal = claimJournal()({ clock, kv: ledgerKv, ledger });
   const journaled = await journal.load();
@@ -136,6 +146,7 @@ export async function startPlacement(w: PlacementWiring): Promise<RunningPlaceme
 
   const off = w.store.onChange(({ delta, record, local }) => {
     if (delta.kind === "volume" || delta.kind === "volume_snapshot") reserveVolumes();
+    else if (delta.kind === COMPUTE_SERVICE && delta.id === w.self) applyService();
     else if (delta.kind === SERVER_KIND && (!record || record.deleted === true || record.status === "DELETED")) {
       if (ledger.release(delta.id)) w.log.info({ server: delta.id }, "released the claim of a deleted server");
     } else if (delta.kind === SERVER_KIND && record) {
