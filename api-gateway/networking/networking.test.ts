@@ -96,6 +96,22 @@ describe("networking API", () => {
     expect(g.store.list(IPALLOC)).toHaveLength(0);
   });
 
+  it("ip availability per network and subnet (admin), and every host's agents", async () => {
+    const { net, sub } = await netWithSubnet();
+    for (let i = 0; i < 3; i++) expect((await call("POST", "/ports", { port: { network_id: net.id } })).status).toBe(201);
+    const all = (await call("GET", "/network-ip-availabilities?ip_version=4")).body.network_ip_availabilities;
+    expect(all).toEqual([{ network_id: net.id, network_name: "n1", project_id: net.project_id, tenant_id: net.project_id, total_ips: 253, used_ips: 3, subnet_ip_availability: [{ subnet_id: sub.id, subnet_name: "s1", cidr: "10.0.0.0/24", ip_version: 4, total_ips: 253, used_ips: 3 }] }]);
+    expect((await call("GET", "/network-ip-availabilities?ip_version=6")).body.network_ip_availabilities[0].subnet_ip_availability).toEqual([]);
+    expect((await call("GET", "/network-ip-availabilities?network_name=other")).body.network_ip_availabilities).toEqual([]);
+    expect((await call("GET", `/network-ip-availabilities/${net.id}`)).body.network_ip_availability).toMatchObject({ used_ips: 3, total_ips: 253 });
+    expect((await call("GET", "/network-ip-availabilities/nope")).status).toBe(404);
+    const agents = (await call("GET", "/agents")).body.agents as { agent_type: string; alive: boolean; host: string; id: string }[];
+    expect(agents.map((a) => a.agent_type).sort()).toEqual(["DHCP agent", "Linux bridge agent"]);
+    expect(agents.every((a) => a.alive)).toBe(true);
+    expect((await call("GET", `/agents/${agents[0].id}`)).body.agent).toMatchObject({ host: agents[0].host });
+    expect((await call("GET", "/agents?agent_type=DHCP%20agent")).body.agents).toHaveLength(1);
+  });
+
   it("security groups and rules: create, duplicate 409, bad ports 400, delete", async () => {
     const sg = (await call("POST", "/security-groups", { security_group: { name: "web", description: "w" } })).body.security_group;
     expect(sg.security_group_rules).toHaveLength(2);

@@ -14,6 +14,8 @@ import { quotaRoutes } from "./quotas.ts";
 import { securityGroupRoutes } from "./security-groups.ts";
 import { subnetRoutes } from "./subnets.ts";
 import { zoneRoutes } from "./zones.ts";
+import { agentRoutes } from "./agents.ts";
+import { ipAvailabilityRoutes } from "./ip-availability.ts";
 
 export interface NetworkingDeps {
   ctx: GatewayContext;
@@ -33,6 +35,7 @@ const EXTENSIONS: [string, string][] = [
   ["project-id", "project_id field enabled"],
   ["availability_zone", "Availability Zone"],
   ["default-subnetpools", "Default Subnetpools"],
+  ["agent", "agent"],
 ];
 
 const RESOURCES = ["networks", "subnets", "ports", "security-groups", "security-group-rules"];
@@ -63,6 +66,8 @@ export function networking(opts: { ipam?: Ipam | ((ctx: GatewayContext) => Ipam)
         await v2.register(securityGroupRoutes, deps);
         await v2.register(quotaRoutes, deps);
         await v2.register(zoneRoutes, deps);
+        await v2.register(agentRoutes, deps);
+        await v2.register(ipAvailabilityRoutes, deps);
       },
       { prefix: "/v2.0" },
     );
