@@ -1,21 +1,31 @@
-// POST /servers/{id}/action (os-start, os-stop, reboot, os-getConsoleOutput, add/removeSecurityGroup) and
+// POST /servers/{id}/action (os-start, os-stop, reboot, os-getConsoleOutput, add/removeSecurityGroup, lock,
+// unlock, os-resetState) and
 // os-volume_attachments (record-level: the server record's `volumes_attached`). State checks follow Nova's
 // (409 "Cannot 'start' instance X while it is in vm_state active"); the owner converges from `desired`.
 import type { FastifyPluginAsync } from "fastify";
 import { requireAuth } from "../auth/plugin.ts";
-import { canAccessProject, requireRole } from "../auth/policy.ts";
-import { ConflictError, InvalidRequestError, ItemNotFoundError } from "../errors.ts";
+import type { AuthContext } from "../auth/plugin.ts";
+import { canAccessProject, isAdmin, requireAdmin, requireRole } from "../auth/policy.ts";
+import { ConflictError, InvalidRequestError, ItemNotFoundError, PolicyForbiddenError } from "../errors.ts";
 import { bodyObject } from "../identity/http.ts";
 import { isoMicro } from "../identity/model.ts";
 import type { CatalogRecord } from "../store.ts";
 import { serverBackend } from "./server-backend.ts";
 import { findServer, type ServerRouteOptions } from "./servers.ts";
 import { SERVER } from "./server-view.ts";
+import { atLeast } from "./microversion.ts";
+import { refuseIfLocked } from "./server-lock.ts";
+
+/** The caller is a member of the server's project (an admin locking someone else's server is "admin"). */
+const canAccessOwn = (a: AuthContext, s: CatalogRecord) => a.project?.id === s.project_id;
 import { reserveVolume, unreserveVolume } from "../volume/attach.ts";
 
 type Obj = Record<string, unknown>;
 
 const vmState = (s: CatalogRecord) => (typeof s.vm_state === "string" ? s.vm_state : s.status === "ERROR" ? "error" : "building");
+
+/** Actions a lock does not stop (reading the console, the lock itself). */
+const UNLOCKED_ACTIONS = new Set(["os-getConsoleOutput", "lock", "unlock"]);
 
 function allow(s: CatalogRecord, action: string, states: string[]): void {
   const vm = vmState(s);
@@ -34,7 +44,27 @@ export const serverActionRoutes: FastifyPluginAsync<ServerRouteOptions> = async 
     const [action] = Object.keys(body);
     if (!action) throw new InvalidRequestError("Malformed request body: no action");
     const arg = (body[action] ?? {}) as Obj;
+    if (!UNLOCKED_ACTIONS.has(action)) refuseIfLocked(a, s);
     switch (action) {
+      case "lock": {
+        const reason = arg.locked_reason;
+        if (reason !== undefined && (!atLeast(req, 73) || typeof reason !== "string" || reason.length > 255)) throw new InvalidRequestError("Invalid input for field/attribute lock.");
+        await ctx.store.put(SERVER, s.id, { locked: true, locked_by: isAdmin(a) && !canAccessOwn(a, s) ? "admin" : "owner", locked_reason: typeof reason === "string" ? reason : null, updated_at: now() });
+        return reply.code(202).send();
+      }
+      case "unlock":
+        // The owner may not lift an admin's lock (Nova's os_compute_api:os-lock-server:unlock:unlock_override).
+        if (s.locked === true && s.locked_by === "admin" && !isAdmin(a)) throw new PolicyForbiddenError("os_compute_api:os-lock-server:unlock:unlock_override");
+        await ctx.store.put(SERVER, s.id, { locked: false, locked_by: null, locked_reason: null, updated_at: now() });
+        return reply.code(202).send();
+      case "os-resetState": {
+        requireAdmin(a, "os_compute_api:os-admin-actions:reset_state");
+        const state = arg.state;
+        if (state !== "error" && state !== "active") throw new InvalidRequestError("Invalid input for field/attribute state. Value: must be 'error' or 'active'.");
+        // The record's state only, as Nova's "DB state" reset; the owner host converges from there.
+        await ctx.store.put(SERVER, s.id, state === "error" ? { status: "ERROR", vm_state: "error", task_state: null, updated_at: now() } : { status: "ACTIVE", vm_state: "active", task_state: null, fault: null, updated_at: now() });
+        return reply.code(202).send();
+      }
       case "os-start":
         allow(s, "start", ["stopped"]);
         await ctx.store.put(SERVER, s.id, { desired: "active", updated_at: now() });
@@ -101,6 +131,7 @@ export const serverActionRoutes: FastifyPluginAsync<ServerRouteOptions> = async 
     const a = requireAuth(req);
     const s = findServer(ctx, a, req.params.id);
     requireRole(a, "member", "os_compute_api:os-volumes-attachments:create");
+    refuseIfLocked(a, s);
     const b = bodyObject(req, "volumeAttachment");
     const volumeId = typeof b.volumeId === "string" ? b.volumeId : "";
     if (!volumeId) throw new InvalidRequestError("Invalid input for field/attribute volumeId.");
@@ -122,6 +153,7 @@ export const serverActionRoutes: FastifyPluginAsync<ServerRouteOptions> = async 
     const a = requireAuth(req);
     const s = findServer(ctx, a, req.params.id);
     requireRole(a, "member", "os_compute_api:os-volumes-attachments:delete");
+    refuseIfLocked(a, s);
     const list = attachments(s);
     if (!list.some((x) => x.volumeId === req.params.vol)) throw new ItemNotFoundError("volume_attachment", req.params.vol, `Volume ${req.params.vol} is not attached to instance ${s.id}`);
     await unreserveVolume(ctx, req.params.vol);

@@ -115,10 +115,10 @@ export function serverView(ctx: GatewayContext, req: FastifyRequest, auth: AuthC
     const f = s.fault as { code?: number; message?: string; created?: string };
     v.fault = { code: f.code ?? 500, message: f.message ?? "", created: f.created ?? str(s.updated_at, str(s.created_at)) };
   }
-  if (atLeast(req, 9)) v.locked = false;
+  if (atLeast(req, 9)) v.locked = s.locked === true;
   if (atLeast(req, 19)) v.description = typeof s.description === "string" ? s.description : null;
   if (atLeast(req, 26)) v.tags = [];
   if (atLeast(req, 63)) v.trusted_image_certificates = null;
-  if (atLeast(req, 73)) v.locked_reason = null;
+  if (atLeast(req, 73)) v.locked_reason = s.locked === true && typeof s.locked_reason === "string" ? s.locked_reason : null;
   return v;
 }

@@ -198,6 +198,36 @@ describe("Nova servers routes", () => {
     expect((await nova("GET", `/servers/${id}`, bob)).json().server["OS-EXT-STS:task_state"]).toBe("deleting");
   });
 
+  it("lock/unlock (a locked server refuses actions and delete from its owner, not from an admin) and os-resetState (admin)", async () => {
+    const id = (await boot(bob)).json().server.id;
+    await new Promise((r) => setImmediate(r));
+    await g.store.put("server", id, { status: "ACTIVE", vm_state: "active", task_state: null, power_state: 1 });
+    const act = (body: object, who = bob, v?: string) => nova("POST", `/servers/${id}/action`, who, body, v);
+    expect((await act({ lock: { locked_reason: "audit" } }, bob, "2.73")).statusCode).toBe(202);
+    expect((await nova("GET", `/servers/${id}`, bob, undefined, "2.73")).json().server).toMatchObject({ locked: true, locked_reason: "audit" });
+    expect((await nova("GET", `/servers/${id}`, bob, undefined, "2.9")).json().server.locked).toBe(true);
+    const refused = await act({ "os-stop": null });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().conflictingRequest.message).toBe(`Instance ${id} is locked`);
+    expect((await nova("DELETE", `/servers/${id}`, bob)).statusCode).toBe(409);
+    expect((await act({ "os-getConsoleOutput": {} })).statusCode).toBe(200); // reading is not a change
+    expect((await act({ "os-stop": null }, admin)).statusCode).toBe(202); // admins pass a lock
+    expect((await act({ unlock: null })).statusCode).toBe(202);
+    expect((await nova("GET", `/servers/${id}`, bob, undefined, "2.73")).json().server).toMatchObject({ locked: false, locked_reason: null });
+    expect((await act({ lock: { locked_reason: "x" } })).statusCode).toBe(400); // a reason needs 2.73
+    // An admin's lock on a member's server: the owner cannot lift it.
+    expect((await act({ lock: null }, admin)).statusCode).toBe(202);
+    expect((await act({ unlock: null })).statusCode).toBe(403);
+    expect((await act({ unlock: null }, admin)).statusCode).toBe(202);
+
+    expect((await act({ "os-resetState": { state: "error" } })).statusCode).toBe(403);
+    expect((await act({ "os-resetState": { state: "paused" } }, admin)).statusCode).toBe(400);
+    expect((await act({ "os-resetState": { state: "error" } }, admin)).statusCode).toBe(202);
+    expect((await nova("GET", `/servers/${id}`, bob)).json().server).toMatchObject({ status: "ERROR", "OS-EXT-STS:vm_state": "error" });
+    expect((await act({ "os-resetState": { state: "active" } }, admin)).statusCode).toBe(202);
+    expect((await nova("GET", `/servers/${id}`, bob)).json().server).toMatchObject({ status: "ACTIVE", "OS-EXT-STS:task_state": null });
+  });
+
   it("server groups (policies at 2.1, policy+rules at 2.64), members via scheduler hint, quota, delete", async () => {
     const g1 = await nova("POST", "/os-server-groups", bob, { server_group: { name: "web", policies: ["anti-affinity"] } });
     expect(g1.json().server_group).toMatchObject({ name: "web", policies: ["anti-affinity"], members: [], metadata: {} });

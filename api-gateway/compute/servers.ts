@@ -17,6 +17,7 @@ import { canSee } from "../image/plugin.ts";
 import { flavorVisible } from "./flavors.ts";
 import { keypairId, KEYPAIR } from "./keypairs.ts";
 import { atLeast } from "./microversion.ts";
+import { refuseIfLocked } from "./server-lock.ts";
 import { serverBackend, type ServerBackend } from "./server-backend.ts";
 import { defaultNics, parseNics, portAllocator, type ServerPorts } from "./server-ports.ts";
 import { SERVER, serverBrief, serverView } from "./server-view.ts";
@@ -270,6 +271,7 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
     const a = requireAuth(req);
     let s = findServer(ctx, a, req.params.id);
     requireRole(a, "member", "os_compute_api:servers:delete");
+    refuseIfLocked(a, s);
     const pending = inFlight.get(s.id);
     if (pending) {
       await pending; // the auction this node runs ends in bounded time; then the outcome is known
