@@ -194,6 +194,11 @@ const TABLE: Record<string, Row> = {
   "GET /compute/v2.1/os-aggregates": () => [{ url: `${C}/os-aggregates`, expect: DENY }],
   "GET /compute/v2.1/os-aggregates/:id": () => [{ url: `${C}/os-aggregates/1`, expect: DENY }],
   "GET /compute/v2.1/os-services": () => [{ url: `${C}/os-services`, expect: DENY }],
+  "GET /compute/v2.1/os-simple-tenant-usage": () => [{ url: `${C}/os-simple-tenant-usage`, expect: DENY }],
+  "GET /compute/v2.1/os-simple-tenant-usage/:project": (a, b) => [
+    { url: `${C}/os-simple-tenant-usage/${a.project}`, expect: DENY },
+    { url: `${C}/os-simple-tenant-usage/${b.project}`, expect: "ok" },
+  ],
   "PUT /compute/v2.1/os-services/:action": () => [
     { url: `${C}/os-services/disable`, payload: { host: "h", binary: "nova-compute" }, expect: DENY },
     { url: `${C}/os-services/some-id`, headers: mv("2.53"), payload: { status: "disabled" }, expect: DENY },

@@ -228,6 +228,25 @@ describe("Nova servers routes", () => {
     expect((await nova("GET", `/servers/${id}`, bob)).json().server).toMatchObject({ status: "ACTIVE", "OS-EXT-STS:task_state": null });
   });
 
+  it("usage (os-simple-tenant-usage): hours of existing servers over the period, vCPU/RAM/disk hours; admin lists, members see their own", async () => {
+    const id = (await boot(bob)).json().server.id;
+    const now = g.clock.now();
+    const iso = (ms: number) => new Date(ms).toISOString().replace("Z", "");
+    await g.store.put("server", id, { created_at: new Date(now - 2 * 3_600_000).toISOString(), vm_state: "active" }); // 2 hours old
+    const q = `start=${iso(now - 3_600_000)}&end=${iso(now)}`; // the last hour
+    const list = (await nova("GET", `/os-simple-tenant-usage?${q}&detailed=1`, admin)).json().tenant_usages;
+    const project = String(g.store.get("server", id)!.project_id);
+    const mine = list.find((u: { tenant_id: string }) => u.tenant_id === project);
+    expect(mine).toMatchObject({ total_hours: 1, total_vcpus_usage: 1, total_memory_mb_usage: 512, start: `${iso(now - 3_600_000)}000`, stop: `${iso(now)}000` });
+    expect(mine.server_usages).toEqual([expect.objectContaining({ instance_id: id, hours: 1, vcpus: 1, memory_mb: 512, state: "active", ended_at: null, uptime: 7200 })]);
+    expect((await nova("GET", `/os-simple-tenant-usage/${project}?${q}`, bob)).json().tenant_usage).toMatchObject({ tenant_id: project, total_hours: 1 });
+    expect((await nova("GET", `/os-simple-tenant-usage?${q}`, bob)).statusCode).toBe(403);
+    expect((await nova("GET", "/os-simple-tenant-usage/someone-else", bob)).statusCode).toBe(403);
+    expect((await nova("GET", `/os-simple-tenant-usage/${project}?start=${iso(now + 3_600_000)}&end=${iso(now + 7_200_000)}`, bob)).json()).toEqual({ tenant_usage: {} }); // a future period: the servers' hours are cut at now
+    expect((await nova("GET", `/os-simple-tenant-usage?start=yesterday`, admin)).statusCode).toBe(400);
+    expect((await nova("GET", `/os-simple-tenant-usage?start=${iso(now)}&end=${iso(now - 1000)}`, admin)).statusCode).toBe(400);
+  });
+
   it("server groups (policies at 2.1, policy+rules at 2.64), members via scheduler hint, quota, delete", async () => {
     const g1 = await nova("POST", "/os-server-groups", bob, { server_group: { name: "web", policies: ["anti-affinity"] } });
     expect(g1.json().server_group).toMatchObject({ name: "web", policies: ["anti-affinity"], members: [], metadata: {} });
