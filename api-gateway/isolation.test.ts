@@ -195,6 +195,8 @@ const TABLE: Record<string, Row> = {
   "GET /compute/v2.1/os-aggregates/:id": () => [{ url: `${C}/os-aggregates/1`, expect: DENY }],
   "GET /compute/v2.1/os-services": () => [{ url: `${C}/os-services`, expect: DENY }],
   "GET /compute/v2.1/os-simple-tenant-usage": () => [{ url: `${C}/os-simple-tenant-usage`, expect: DENY }],
+  "GET /compute/v2.1/servers/:id/os-instance-actions": (a) => [{ url: `${C}/servers/${a.server}/os-instance-actions`, expect: DENY }],
+  "GET /compute/v2.1/servers/:id/os-instance-actions/:req": (a) => [{ url: `${C}/servers/${a.server}/os-instance-actions/req-x`, expect: DENY }],
   "GET /compute/v2.1/os-simple-tenant-usage/:project": (a, b) => [
     { url: `${C}/os-simple-tenant-usage/${a.project}`, expect: DENY },
     { url: `${C}/os-simple-tenant-usage/${b.project}`, expect: "ok" },

@@ -15,6 +15,7 @@ import { findServer, type ServerRouteOptions } from "./servers.ts";
 import { SERVER } from "./server-view.ts";
 import { atLeast } from "./microversion.ts";
 import { refuseIfLocked } from "./server-lock.ts";
+import { recordAction } from "./instance-action-log.ts";
 
 /** The caller is a member of the server's project (an admin locking someone else's server is "admin"). */
 const canAccessOwn = (a: AuthContext, s: CatalogRecord) => a.project?.id === s.project_id;
@@ -49,12 +50,14 @@ export const serverActionRoutes: FastifyPluginAsync<ServerRouteOptions> = async 
       case "lock": {
         const reason = arg.locked_reason;
         if (reason !== undefined && (!atLeast(req, 73) || typeof reason !== "string" || reason.length > 255)) throw new InvalidRequestError("Invalid input for field/attribute lock.");
+        await recordAction(ctx, reply, a, s, "lock");
         await ctx.store.put(SERVER, s.id, { locked: true, locked_by: isAdmin(a) && !canAccessOwn(a, s) ? "admin" : "owner", locked_reason: typeof reason === "string" ? reason : null, updated_at: now() });
         return reply.code(202).send();
       }
       case "unlock":
         // The owner may not lift an admin's lock (Nova's os_compute_api:os-lock-server:unlock:unlock_override).
         if (s.locked === true && s.locked_by === "admin" && !isAdmin(a)) throw new PolicyForbiddenError("os_compute_api:os-lock-server:unlock:unlock_override");
+        await recordAction(ctx, reply, a, s, "unlock");
         await ctx.store.put(SERVER, s.id, { locked: false, locked_by: null, locked_reason: null, updated_at: now() });
         return reply.code(202).send();
       case "os-resetState": {
@@ -67,10 +70,12 @@ export const serverActionRoutes: FastifyPluginAsync<ServerRouteOptions> = async 
       }
       case "os-start":
         allow(s, "start", ["stopped"]);
+        await recordAction(ctx, reply, a, s, "start");
         await ctx.store.put(SERVER, s.id, { desired: "active", updated_at: now() });
         return reply.code(202).send();
       case "os-stop":
         allow(s, "stop", ["active", "error"]);
+        await recordAction(ctx, reply, a, s, "stop");
         await ctx.store.put(SERVER, s.id, { desired: "stopped", updated_at: now() });
         return reply.code(202).send();
       case "reboot": {
@@ -79,6 +84,7 @@ export const serverActionRoutes: FastifyPluginAsync<ServerRouteOptions> = async 
         allow(s, "reboot", type === "SOFT" ? ["active"] : ["active", "stopped", "error"]);
         const fields: Obj = { reboot_seq: (Number(s.reboot_seq) || 0) + 1, reboot_type: type, updated_at: now() };
         if (vmState(s) === "stopped") fields.desired = "active"; // Nova's hard reboot of a stopped server starts it
+        await recordAction(ctx, reply, a, s, "reboot");
         await ctx.store.put(SERVER, s.id, fields);
         return reply.code(202).send();
       }
@@ -127,7 +133,7 @@ export const serverActionRoutes: FastifyPluginAsync<ServerRouteOptions> = async 
     return { volumeAttachment: v };
   });
 
-  app.post<{ Params: { id: string } }>("/servers/:id/os-volume_attachments", async (req) => {
+  app.post<{ Params: { id: string } }>("/servers/:id/os-volume_attachments", async (req, reply) => {
     const a = requireAuth(req);
     const s = findServer(ctx, a, req.params.id);
     requireRole(a, "member", "os_compute_api:os-volumes-attachments:create");
@@ -145,6 +151,7 @@ export const serverActionRoutes: FastifyPluginAsync<ServerRouteOptions> = async 
     await reserveVolume(ctx, a, s, volumeId); // volume side: exists, available, on the server's host (api-gateway/volume/attach.ts)
     const device = typeof b.device === "string" && b.device ? b.device : `/dev/vd${String.fromCharCode(98 + list.length)}`;
     const att = { id: volumeId, volumeId, serverId: s.id, device };
+    await recordAction(ctx, reply, a, s, "attach_volume");
     await ctx.store.put(SERVER, s.id, { volumes_attached: [...list, att], updated_at: now() });
     return { volumeAttachment: att };
   });
@@ -157,6 +164,7 @@ export const serverActionRoutes: FastifyPluginAsync<ServerRouteOptions> = async 
     const list = attachments(s);
     if (!list.some((x) => x.volumeId === req.params.vol)) throw new ItemNotFoundError("volume_attachment", req.params.vol, `Volume ${req.params.vol} is not attached to instance ${s.id}`);
     await unreserveVolume(ctx, req.params.vol);
+    await recordAction(ctx, reply, a, s, "detach_volume");
     await ctx.store.put(SERVER, s.id, { volumes_attached: list.filter((x) => x.volumeId !== req.params.vol), updated_at: now() });
     return reply.code(202).send();
   });

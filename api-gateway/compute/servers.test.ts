@@ -247,6 +247,30 @@ describe("Nova servers routes", () => {
     expect((await nova("GET", `/os-simple-tenant-usage?start=${iso(now)}&end=${iso(now - 1000)}`, admin)).statusCode).toBe(400);
   });
 
+  it("instance actions: the create from the server record, later actions as records; events for admins; gone with the server", async () => {
+    const created = await boot(bob);
+    const id = created.json().server.id;
+    const createReq = String(created.headers["x-openstack-request-id"]);
+    await new Promise((r) => setImmediate(r));
+    await g.store.put("server", id, { status: "ACTIVE", vm_state: "active", task_state: null, power_state: 1 });
+    (g.clock as unknown as { advance(ms: number): void }).advance(1000); // the fixture runs a ManualClock
+    const stop = await nova("POST", `/servers/${id}/action`, bob, { "os-stop": null });
+    const stopReq = String(stop.headers["x-openstack-request-id"]);
+    const list = (await nova("GET", `/servers/${id}/os-instance-actions`, bob)).json().instanceActions;
+    expect(list.map((x: { action: string }) => x.action)).toEqual(["stop", "create"]);
+    expect(list[1]).toMatchObject({ action: "create", instance_uuid: id, request_id: createReq, message: null });
+    expect(list[0]).toMatchObject({ action: "stop", request_id: stopReq });
+    const own = (await nova("GET", `/servers/${id}/os-instance-actions/${createReq}`, bob)).json().instanceAction;
+    expect(own.events).toBeUndefined(); // events are for admins (Nova's default policy)
+    const seen = (await nova("GET", `/servers/${id}/os-instance-actions/${createReq}`, admin)).json().instanceAction;
+    expect(seen.events).toEqual([expect.objectContaining({ event: "compute__do_build_and_run_instance", result: "Success" })]);
+    expect((await nova("GET", `/servers/${id}/os-instance-actions/req-nope`, bob)).statusCode).toBe(404);
+    expect((await nova("GET", `/servers/${id}/os-instance-actions`, bob, undefined, "2.58")).json().instanceActions[0].updated_at).toBeTruthy();
+    await g.store.remove("server", id); // the owner removed it
+    await new Promise((r) => setTimeout(r, 10));
+    expect(g.store.list("instance_action", (r) => r.server_id === id)).toEqual([]);
+  });
+
   it("server groups (policies at 2.1, policy+rules at 2.64), members via scheduler hint, quota, delete", async () => {
     const g1 = await nova("POST", "/os-server-groups", bob, { server_group: { name: "web", policies: ["anti-affinity"] } });
     expect(g1.json().server_group).toMatchObject({ name: "web", policies: ["anti-affinity"], members: [], metadata: {} });

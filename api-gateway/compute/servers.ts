@@ -18,6 +18,7 @@ import { flavorVisible } from "./flavors.ts";
 import { keypairId, KEYPAIR } from "./keypairs.ts";
 import { atLeast } from "./microversion.ts";
 import { refuseIfLocked } from "./server-lock.ts";
+import { forgetActions, recordAction, requestIdOf } from "./instance-action-log.ts";
 import { serverBackend, type ServerBackend } from "./server-backend.ts";
 import { defaultNics, parseNics, portAllocator, type ServerPorts } from "./server-ports.ts";
 import { SERVER, serverBrief, serverView } from "./server-view.ts";
@@ -70,6 +71,7 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
       portAllocator(ctx, backend()?.ipam)
         .removeCreatedFor(delta.id)
         .catch((err: unknown) => app.log.warn({ err, server: delta.id }, "deleting the ports of a removed server failed"));
+      forgetActions(ctx, delta.id).catch((err: unknown) => app.log.warn({ err, server: delta.id }, "removing the actions of a removed server failed"));
     });
     app.addHook("onClose", async () => off());
   }
@@ -167,6 +169,7 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
           hints: { same_host: list(hintsRaw.same_host), different_host: list(hintsRaw.different_host) },
           fields: {
             user_id: a.user.id,
+            request_id: requestIdOf(reply), // the create's instance action (os-instance-actions)
             flavor: { vcpus: Number(flavor.vcpus), ram: Number(flavor.ram), disk: Number(flavor.disk) },
             flavor_name: flavor.name,
             flavor_extra_specs: flavor.extra_specs ?? {},
@@ -286,6 +289,7 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
       return reply.code(204).send();
     }
     // The owner host tears it down, removes the record and returns its quota (node/quota/owner-release.ts).
+    await recordAction(ctx, reply, a, s, "delete");
     await ctx.store.put(SERVER, s.id, { desired: "deleted", updated_at: isoMicro(ctx.clock.now()) });
     return reply.code(204).send();
   });

@@ -97,8 +97,8 @@ export class ServerConverger {
       if (st && wasUp && s.task_state === null) {
         // The guest powered itself off (or its QEMU died): SHUTOFF, and the user's wish follows (Nova's power sync).
         this.c.log?.info({ server: s.id, state: st.state }, "guest is off without being asked; marking it SHUTOFF");
-        await this.patch(s.id, SERVER_STATES.shutoff());
-        await this.c.store.put(SERVER, s.id, { desired: "stopped" });
+        // One write: a reader never sees SHUTOFF with the old wish (the start it implies would race).
+        await this.patch(s.id, { ...SERVER_STATES.shutoff(), desired: "stopped" });
         return;
       }
       await this.boot(s, st);
