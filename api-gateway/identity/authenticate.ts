@@ -78,10 +78,10 @@ export async function authenticateRequest(ctx: GatewayContext, body: unknown, he
     else if (scope.domain !== undefined || scope.system !== undefined) throw new InvalidRequestError("only project-scoped and unscoped tokens are supported");
   } else if (scope === undefined && typeof user.default_project_id === "string") {
     const p = ctx.identity.project(user.default_project_id);
-    if (p && p.enabled !== false && ctx.identity.directRoles(user.id, p.id).length > 0) project = p;
+    if (p && p.enabled !== false && ctx.identity.grantedRoles(user.id, p.id).length > 0) project = p;
   }
   // Name the project as the request did: a caller without a role there must not learn its id.
   const asked = isObj(scope) && isObj(scope.project) ? String(scope.project.id ?? scope.project.name) : project?.id;
-  if (project && ctx.identity.directRoles(user.id, project.id).length === 0) throw new ScopeForbiddenError(asked ?? project.id);
+  if (project && ctx.identity.grantedRoles(user.id, project.id).length === 0) throw new ScopeForbiddenError(asked ?? project.id);
   return { user, methods: parent ? ["token", ...parent.methods.filter((m) => m !== "token")] : methods, project, parent };
 }

@@ -168,6 +168,41 @@ describe("identity (Keystone v3) routes", () => {
     expect((await call("GET", `/projects/${m.project.id}/users/${m.user.id}/roles`, admin)).json().roles.map((r: { name: string }) => r.name)).toEqual(["member"]);
   });
 
+  it("groups: CRUD, membership, project grants to a group give its members the roles (tokens, scoping, effective assignments)", async () => {
+    const p = (await call("POST", "/projects", admin, { project: { name: "ops", domain_id: "default" } })).json().project;
+    const u = (await call("POST", "/users", admin, { user: { name: "carol", password: "carol-pw", domain_id: "default" } })).json().user;
+    const memberRole = (await call("GET", "/roles?name=member", admin)).json().roles[0];
+    const created = await call("POST", "/groups", admin, { group: { name: "operators", description: "on call" } });
+    expect(created.statusCode).toBe(201);
+    const grp = created.json().group;
+    expect(grp).toMatchObject({ name: "operators", domain_id: "default", description: "on call" });
+    expect((await call("POST", "/groups", admin, { group: { name: "operators" } })).statusCode).toBe(409);
+    // Without the group's grant carol cannot scope to ops.
+    await expect(g.token("carol", "carol-pw", "ops")).rejects.toThrow();
+    expect((await call("PUT", `/groups/${grp.id}/users/${u.id}`, admin)).statusCode).toBe(204);
+    expect((await call("HEAD", `/groups/${grp.id}/users/${u.id}`, admin)).statusCode).toBe(204);
+    expect((await call("GET", `/groups/${grp.id}/users`, admin)).json().users.map((x: { name: string }) => x.name)).toEqual(["carol"]);
+    expect((await call("PUT", `/projects/${p.id}/groups/${grp.id}/roles/${memberRole.id}`, admin)).statusCode).toBe(204);
+    expect((await call("GET", `/projects/${p.id}/groups/${grp.id}/roles`, admin)).json().roles.map((r: { name: string }) => r.name)).toEqual(["member"]);
+    const token = await g.token("carol", "carol-pw", "ops");
+    const t = (await call("GET", "/auth/tokens", admin, undefined, { "x-subject-token": token })).json().token;
+    expect(t.roles.map((r: { name: string }) => r.name).sort()).toEqual(["member", "reader"]);
+    expect((await call("GET", `/users/${u.id}/groups`, token)).json().groups.map((x: { name: string }) => x.name)).toEqual(["operators"]);
+    expect((await call("GET", `/users/${u.id}/projects`, token)).json().projects.map((x: { name: string }) => x.name)).toEqual(["ops"]);
+    const direct = (await call("GET", `/role_assignments?group.id=${grp.id}&include_names=1`, admin)).json().role_assignments;
+    expect(direct).toEqual([expect.objectContaining({ group: { id: grp.id, name: "operators", domain: { id: "default", name: "Default" } }, role: { id: memberRole.id, name: "member" } })]);
+    const eff = (await call("GET", `/role_assignments?user.id=${u.id}&effective=1`, token)).json().role_assignments;
+    expect(eff.map((x: { user: { id: string } }) => x.user.id)).toEqual([u.id, u.id]); // member and the reader it implies
+    expect((await call("GET", "/groups", token)).statusCode).toBe(403);
+    // Out of the group: the roles go with it.
+    expect((await call("DELETE", `/groups/${grp.id}/users/${u.id}`, admin)).statusCode).toBe(204);
+    await expect(g.token("carol", "carol-pw", "ops")).rejects.toThrow();
+    expect((await call("PATCH", `/groups/${grp.id}`, admin, { group: { name: "sre" } })).json().group.name).toBe("sre");
+    expect((await call("DELETE", `/groups/${grp.id}`, admin)).statusCode).toBe(204);
+    expect((await call("GET", `/groups/${grp.id}`, admin)).statusCode).toBe(404);
+    expect(g.store.list("role_assignment", (r) => r.group === grp.id)).toEqual([]);
+  });
+
   it("a user changes their own password with the original one; nobody else can", async () => {
     const m = await member();
     const url = `/users/${m.user.id}/password`;

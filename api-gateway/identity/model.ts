@@ -7,6 +7,9 @@ export const PROJECT = "project";
 export const USER = "user";
 export const ROLE = "role";
 export const ASSIGNMENT = "role_assignment";
+export const GROUP = "group";
+/** A user's membership of a group (id `${group}:${user}`). */
+export const MEMBERSHIP = "group_membership";
 
 export const DEFAULT_DOMAIN_ID = "default";
 export const DEFAULT_DOMAIN = { id: DEFAULT_DOMAIN_ID, name: "Default", description: "The default domain", enabled: true, tags: [], options: {} };
@@ -21,6 +24,15 @@ export interface RoleRef {
 
 export function assignmentId(projectId: string, userId: string, roleId: string): string {
   return `${projectId}:${userId}:${roleId}`;
+}
+
+/** A group's grant: the same record kind as a user's, with `group` in place of `user`. */
+export function groupAssignmentId(projectId: string, groupId: string, roleId: string): string {
+  return `${projectId}:group/${groupId}:${roleId}`;
+}
+
+export function membershipId(groupId: string, userId: string): string {
+  return `${groupId}:${userId}`;
 }
 
 export class IdentityCatalog {
@@ -58,10 +70,27 @@ export class IdentityCatalog {
     return out;
   }
 
-  /** Direct roles plus the roles they imply, each once. */
+  /** The groups `userId` is a member of. */
+  groupsOf(userId: string): string[] {
+    return this.store.list(MEMBERSHIP, (m) => m.user === userId).map((m) => String(m.group)).filter((g) => this.store.get(GROUP, g) !== undefined);
+  }
+
+  /** Roles granted to `userId` on `projectId`: its own grants and its groups'. */
+  grantedRoles(userId: string, projectId: string): RoleRef[] {
+    const out = this.directRoles(userId, projectId);
+    const groups = new Set(this.groupsOf(userId));
+    if (groups.size === 0) return out;
+    for (const a of this.store.list(ASSIGNMENT, (r) => r.project === projectId && typeof r.group === "string" && groups.has(r.group))) {
+      const role = this.role(String(a.role));
+      if (role && !out.some((x) => x.id === role.id)) out.push({ id: role.id, name: String(role.name) });
+    }
+    return out;
+  }
+
+  /** Granted roles (own and groups') plus the roles they imply, each once. */
   effectiveRoles(userId: string, projectId: string): RoleRef[] {
     const roles = new Map<string, RoleRef>();
-    for (const r of this.directRoles(userId, projectId)) {
+    for (const r of this.grantedRoles(userId, projectId)) {
       roles.set(r.id, r);
       for (const name of IMPLIES[r.name] ?? []) {
         const implied = this.byName(ROLE, name);
@@ -71,9 +100,10 @@ export class IdentityCatalog {
     return [...roles.values()];
   }
 
-  /** Projects on which `userId` holds any role. */
+  /** Projects on which `userId` holds any role (its own or through a group). */
   projectsOf(userId: string): CatalogRecord[] {
-    const ids = new Set(this.store.list(ASSIGNMENT, (r) => r.user === userId).map((a) => String(a.project)));
+    const groups = new Set(this.groupsOf(userId));
+    const ids = new Set(this.store.list(ASSIGNMENT, (r) => r.user === userId || (typeof r.group === "string" && groups.has(r.group))).map((a) => String(a.project)));
     return [...ids].map((id) => this.project(id)).filter((p): p is CatalogRecord => p !== undefined);
   }
 }
@@ -112,6 +142,10 @@ export function userView(u: CatalogRecord, base: string): Record<string, unknown
   };
   for (const f of ["default_project_id", "description", "email"]) if (u[f] != null) view[f] = u[f];
   return view;
+}
+
+export function groupView(g: CatalogRecord, base: string): Record<string, unknown> {
+  return { id: g.id, name: g.name, domain_id: g.domain_id ?? DEFAULT_DOMAIN_ID, description: g.description ?? "", links: self(base, `groups/${g.id}`) };
 }
 
 export function roleView(r: CatalogRecord, base: string): Record<string, unknown> {

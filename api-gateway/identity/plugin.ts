@@ -9,6 +9,7 @@ import { endpointRoutes } from "./endpoints.ts";
 import { projectRoutes } from "./projects.ts";
 import { roleRoutes } from "./roles.ts";
 import { userRoutes } from "./users.ts";
+import { groupRoutes } from "./groups.ts";
 
 export const identity: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
   useErrorStyle(app, "keystone", (req) => `${ctx.baseUrl(req)}/identity`);
@@ -25,6 +26,7 @@ export const identity: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app,
       await v3.register(projectRoutes, { ctx });
       await v3.register(userRoutes, { ctx });
       await v3.register(roleRoutes, { ctx });
+      await v3.register(groupRoutes, { ctx });
       await v3.register(endpointRoutes, { ctx });
     },
     { prefix: "/v3" },

@@ -6,7 +6,7 @@ import type { GatewayContext } from "../context.ts";
 import { ConflictError, ItemNotFoundError, PolicyForbiddenError } from "../errors.ts";
 import type { CatalogRecord } from "../store.ts";
 import { bodyObject, listLinks, optString, query, requiredName } from "./http.ts";
-import { ASSIGNMENT, assignmentId, DEFAULT_DOMAIN, hexId, isoMicro, ROLE, roleView } from "./model.ts";
+import { ASSIGNMENT, assignmentId, DEFAULT_DOMAIN, GROUP, groupAssignmentId, hexId, isoMicro, MEMBERSHIP, ROLE, roleView } from "./model.ts";
 
 interface GrantParams {
   project: string;
@@ -94,33 +94,56 @@ export const roleRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (ap
     const q = query(req);
     // Non-admins may list their own assignments only.
     if (!isAdmin(a) && q["user.id"] !== a.user.id) throw new PolicyForbiddenError("identity:list_role_assignments");
-    if (q["scope.domain.id"] !== undefined || q["group.id"] !== undefined || q["scope.system"] !== undefined) {
+    if (q["scope.domain.id"] !== undefined || q["scope.system"] !== undefined) {
       return { role_assignments: [], links: listLinks(base(req), "role_assignments") };
     }
     const names = q.include_names !== undefined && q.include_names !== "false" && q.include_names !== "0";
     const effective = q.effective !== undefined && q.effective !== "false" && q.effective !== "0";
-    const rows: { project: string; user: string; role: string }[] = [];
-    for (const r of ctx.store.list(ASSIGNMENT, (x) => (q["user.id"] === undefined || x.user === q["user.id"]) && (q["scope.project.id"] === undefined || x.project === q["scope.project.id"]))) {
+    // Rows are {project, role} with a user or (not effective) a group; effective expands a group's grant to its members.
+    const rows: { project: string; user?: string; group?: string; role: string }[] = [];
+    const inScope = (x: CatalogRecord) => q["scope.project.id"] === undefined || x.project === q["scope.project.id"];
+    for (const r of ctx.store.list(ASSIGNMENT, inScope)) {
       const project = String(r.project);
+      if (typeof r.group === "string") {
+        if (q["group.id"] !== undefined && r.group !== q["group.id"]) continue;
+        if (!effective) {
+          if (q["user.id"] === undefined) rows.push({ project, group: r.group, role: String(r.role) });
+          continue;
+        }
+        for (const m of ctx.store.list(MEMBERSHIP, (x) => x.group === r.group && (q["user.id"] === undefined || x.user === q["user.id"]))) {
+          for (const role of ctx.identity.effectiveRoles(String(m.user), project)) rows.push({ project, user: String(m.user), role: role.id });
+        }
+        continue;
+      }
+      if (q["group.id"] !== undefined || (q["user.id"] !== undefined && r.user !== q["user.id"])) continue;
       const user = String(r.user);
       const roles = effective ? ctx.identity.effectiveRoles(user, project).map((x) => x.id) : [String(r.role)];
       for (const role of roles) rows.push({ project, user, role });
     }
     const seen = new Set<string>();
     const out = [];
+    const domain = { id: DEFAULT_DOMAIN.id, name: DEFAULT_DOMAIN.name };
     for (const row of rows) {
-      const key = assignmentId(row.project, row.user, row.role);
+      const key = row.group !== undefined ? groupAssignmentId(row.project, row.group, row.role) : assignmentId(row.project, String(row.user), row.role);
       if (seen.has(key) || (q["role.id"] !== undefined && row.role !== q["role.id"])) continue;
       seen.add(key);
       const role = ctx.identity.role(row.role);
-      const user = ctx.identity.user(row.user);
       const project = ctx.identity.project(row.project);
-      if (!role || !user || !project) continue;
-      const domain = { id: DEFAULT_DOMAIN.id, name: DEFAULT_DOMAIN.name };
+      if (!role || !project) continue;
+      const scope = { project: names ? { id: project.id, name: project.name, domain } : { id: project.id } };
+      const roleRef = names ? { id: role.id, name: role.name } : { id: role.id };
+      if (row.group !== undefined) {
+        const group = ctx.store.get(GROUP, row.group);
+        if (!group) continue;
+        out.push({ role: roleRef, group: names ? { id: group.id, name: group.name, domain } : { id: group.id }, scope, links: { assignment: `${base(req)}/v3/projects/${project.id}/groups/${group.id}/roles/${role.id}` } });
+        continue;
+      }
+      const user = ctx.identity.user(String(row.user));
+      if (!user) continue;
       out.push({
-        role: names ? { id: role.id, name: role.name } : { id: role.id },
+        role: roleRef,
         user: names ? { id: user.id, name: user.name, domain } : { id: user.id },
-        scope: { project: names ? { id: project.id, name: project.name, domain } : { id: project.id } },
+        scope,
         links: { assignment: `${base(req)}/v3/projects/${project.id}/users/${user.id}/roles/${role.id}` },
       });
     }
