@@ -2,6 +2,7 @@
 // claims → request.auth {user, project, roles}. Routes are protected unless their config says
 // `public: true`; public routes still get request.auth when a valid token is sent.
 import fp from "fastify-plugin";
+import { APP_CREDENTIAL } from "../identity/model.ts";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { GatewayContext } from "../context.ts";
 import { AuthenticationRequiredError, TokenRevokedError } from "../errors.ts";
@@ -37,7 +38,13 @@ export async function authenticate(ctx: GatewayContext, token: string): Promise<
   if (!claims.projectId) return { token, claims, user, roles: [] };
   const project = ctx.identity.project(claims.projectId);
   if (!project || project.enabled === false) throw new TokenRevokedError("project is gone or disabled");
-  const roles = ctx.identity.effectiveRoles(user.id, project.id);
+  let roles: RoleRef[];
+  if (claims.appCredId) {
+    // An application credential's token: gone with the credential, bounded by its roles.
+    const cred = ctx.store.get(APP_CREDENTIAL, claims.appCredId);
+    if (!cred || cred.project_id !== project.id || (typeof cred.expires_at_ms === "number" && ctx.clock.now() >= cred.expires_at_ms)) throw new TokenRevokedError("application credential is gone or expired");
+    roles = ctx.identity.credentialRoles(cred);
+  } else roles = ctx.identity.effectiveRoles(user.id, project.id);
   if (roles.length === 0) throw new TokenRevokedError("user has no role on the project any more");
   return { token, claims, user, project, roles };
 }

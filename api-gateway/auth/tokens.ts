@@ -30,6 +30,8 @@ export interface TokenClaims {
   expiresAtMs: number;
   /** The node that signed it. */
   issuer: string;
+  /** Issued for an application credential: its roles bound the token's (api-gateway/identity/app-credentials.ts). */
+  appCredId?: string;
 }
 
 export interface TokenServiceInit {
@@ -80,7 +82,7 @@ export class TokenService {
     return this.init.node.privateKey.publicKey.raw;
   }
 
-  async issue(claims: { userId: string; projectId?: string; methods: string[]; parentAuditId?: string; expiresAtMs?: number }): Promise<{ token: string; claims: TokenClaims }> {
+  async issue(claims: { userId: string; projectId?: string; methods: string[]; parentAuditId?: string; expiresAtMs?: number; appCredId?: string }): Promise<{ token: string; claims: TokenClaims }> {
     const now = this.c.clock.now();
     const auditId = newAuditId(this.c.random);
     const full: TokenClaims = {
@@ -91,9 +93,11 @@ export class TokenService {
       issuedAtMs: now,
       expiresAtMs: claims.expiresAtMs ?? now + this.ttlSec * 1000,
       issuer: this.init.node.id,
+      ...(claims.appCredId ? { appCredId: claims.appCredId } : {}),
     };
     const payload: JWTPayload = { sub: full.userId, mth: full.methods, iat_ms: now, exp_ms: full.expiresAtMs };
     if (full.projectId) payload.prj = full.projectId;
+    if (full.appCredId) payload.acr = full.appCredId;
     if (claims.parentAuditId) payload.par = claims.parentAuditId;
     const token = await new SignJWT(payload)
       .setProtectedHeader({ alg: ALG, kid: this.init.node.id, typ: "JWT" })
@@ -152,6 +156,7 @@ export class TokenService {
         issuedAtMs: typeof payload.iat_ms === "number" ? payload.iat_ms : (payload.iat ?? 0) * 1000,
         expiresAtMs: payload.exp_ms,
         issuer: kid,
+        ...(typeof payload.acr === "string" ? { appCredId: payload.acr } : {}),
       };
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw new TokenExpiredError();

@@ -8,7 +8,7 @@ import { AuthenticationRequiredError, ItemNotFoundError, PolicyForbiddenError } 
 import type { CatalogRecord } from "../store.ts";
 import { authenticateRequest } from "./authenticate.ts";
 import { serviceCatalog } from "./catalog.ts";
-import { DEFAULT_DOMAIN, isoMicro, projectView, type RoleRef } from "./model.ts";
+import { APP_CREDENTIAL, DEFAULT_DOMAIN, isoMicro, projectView, type RoleRef } from "./model.ts";
 
 const domainRef = { id: DEFAULT_DOMAIN.id, name: DEFAULT_DOMAIN.name };
 
@@ -25,6 +25,8 @@ function tokenBody(ctx: GatewayContext, req: FastifyRequest, t: { claims: TokenC
     token.is_domain = false;
     token.roles = t.roles.map((r) => ({ id: r.id, name: r.name }));
     if (withCatalog) token.catalog = serviceCatalog(t.claims.issuer, ctx.baseUrl(req), ctx.region);
+    const cred = t.claims.appCredId ? ctx.store.get(APP_CREDENTIAL, t.claims.appCredId) : undefined;
+    if (cred) token.application_credential = { id: cred.id, name: cred.name, restricted: cred.unrestricted !== true };
   } else if (withCatalog) {
     token.catalog = [];
   }
@@ -63,9 +65,10 @@ export const authRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (ap
       projectId: r.project?.id,
       methods: r.methods,
       parentAuditId: r.parent?.auditIds[0],
-      expiresAtMs: r.parent?.expiresAtMs,
+      expiresAtMs: r.appCred && typeof r.appCred.expires_at_ms === "number" ? Math.min(r.appCred.expires_at_ms, ctx.clock.now() + ctx.tokens.ttlSec * 1000) : r.parent?.expiresAtMs,
+      appCredId: r.appCred?.id,
     });
-    const roles = r.project ? ctx.identity.effectiveRoles(r.user.id, r.project.id) : [];
+    const roles = r.appCred ? ctx.identity.credentialRoles(r.appCred) : r.project ? ctx.identity.effectiveRoles(r.user.id, r.project.id) : [];
     const nocatalog = (req.query as Record<string, unknown>).nocatalog !== undefined;
     reply.code(201).header("X-Subject-Token", token);
     return tokenBody(ctx, req, { claims, user: r.user, project: r.project, roles }, !nocatalog);

@@ -3,7 +3,7 @@ import type { GatewayContext } from "../context.ts";
 import type { TokenClaims } from "../auth/tokens.ts";
 import { InvalidCredentialsError, InvalidRequestError, ScopeForbiddenError, AuthenticationRequiredError } from "../errors.ts";
 import type { CatalogRecord } from "../store.ts";
-import { DEFAULT_DOMAIN, DEFAULT_DOMAIN_ID, PROJECT, USER } from "./model.ts";
+import { APP_CREDENTIAL, DEFAULT_DOMAIN, DEFAULT_DOMAIN_ID, PROJECT, USER } from "./model.ts";
 import { verifyPassword } from "./passwords.ts";
 
 type Obj = Record<string, unknown>;
@@ -15,6 +15,26 @@ export interface AuthResult {
   project?: CatalogRecord;
   /** Set when re-scoping with the token method: the new token keeps the old expiry and audit chain. */
   parent?: TokenClaims;
+  /** Set for the application_credential method: the token is bound to it. */
+  appCred?: CatalogRecord;
+}
+
+/** The application_credential method: {id, secret} or {name, secret, user: {id} | {name, domain}}. */
+async function credential(ctx: GatewayContext, body: unknown): Promise<{ user: CatalogRecord; cred: CatalogRecord }> {
+  const c = isObj(body) ? body : undefined;
+  if (!c || typeof c.secret !== "string") throw new InvalidRequestError("application_credential method needs a secret");
+  let cred: CatalogRecord | undefined;
+  if (typeof c.id === "string") cred = ctx.store.get(APP_CREDENTIAL, c.id);
+  else if (typeof c.name === "string" && isObj(c.user)) {
+    const u = c.user;
+    const owner = typeof u.id === "string" ? ctx.identity.user(u.id) : typeof u.name === "string" ? ctx.identity.byName(USER, u.name, domainOf(u.domain, `user "${u.name}"`)) : undefined;
+    cred = owner ? ctx.store.list(APP_CREDENTIAL, (r) => r.user_id === owner.id && r.name === c.name)[0] : undefined;
+  } else throw new InvalidRequestError("application_credential method needs id, or name with user");
+  const ok = await verifyPassword(c.secret, cred?.secret_hash ?? "scrypt$1024$8$1$AAAA$AAAA");
+  const user = cred ? ctx.identity.user(String(cred.user_id)) : undefined;
+  const expired = typeof cred?.expires_at_ms === "number" && ctx.clock.now() >= cred.expires_at_ms;
+  if (!cred || !ok || !user || user.enabled === false || expired) throw new InvalidCredentialsError();
+  return { user, cred };
 }
 
 /** Resolves a domain reference {id} or {name}; only "default"/"Default" exists. */
@@ -57,18 +77,30 @@ export async function authenticateRequest(ctx: GatewayContext, body: unknown, he
   const methods = identity.methods.map(String);
   let user: CatalogRecord;
   let parent: TokenClaims | undefined;
-  if (methods.includes("password")) {
+  let appCred: CatalogRecord | undefined;
+  if (methods.includes("application_credential")) {
+    const r = await credential(ctx, identity.application_credential);
+    user = r.user;
+    appCred = r.cred;
+  } else if (methods.includes("password")) {
     user = await passwordUser(ctx, identity.password);
   } else if (methods.includes("token")) {
     const tokenRef = isObj(identity.token) ? identity.token : {};
     const token = typeof tokenRef.id === "string" ? tokenRef.id : headerToken;
     if (!token) throw new InvalidRequestError("token method needs identity.token.id");
     parent = await ctx.tokens.verify(token);
+    if (parent.appCredId) throw new InvalidRequestError("a token from an application credential cannot be re-scoped");
     const u = ctx.identity.user(parent.userId);
     if (!u || u.enabled === false) throw new AuthenticationRequiredError();
     user = u;
   } else {
-    throw new InvalidRequestError(`unsupported auth methods: ${methods.join(", ")} (supported: password, token)`);
+    throw new InvalidRequestError(`unsupported auth methods: ${methods.join(", ")} (supported: password, token, application_credential)`);
+  }
+  if (appCred) {
+    // Scoped to the credential's project, always, with the credential's roles.
+    const project = ctx.identity.project(String(appCred.project_id));
+    if (!project || project.enabled === false || ctx.identity.credentialRoles(appCred).length === 0) throw new InvalidCredentialsError();
+    return { user, methods: ["application_credential"], project, appCred };
   }
 
   let project: CatalogRecord | undefined;

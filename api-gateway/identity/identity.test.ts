@@ -203,6 +203,62 @@ describe("identity (Keystone v3) routes", () => {
     expect(g.store.list("role_assignment", (r) => r.group === grp.id)).toEqual([]);
   });
 
+  it("application credentials: made with a scoped token, shown once, authenticate to their project with their roles; deleted, expired or out-roled they stop", async () => {
+    const { project, user, token } = await member("erin", "erin-pw", "lab");
+    const made = await call("POST", `/users/${user.id}/application_credentials`, token, { application_credential: { name: "ci", description: "pipelines" } });
+    expect(made.statusCode).toBe(201);
+    const cred = made.json().application_credential;
+    expect(cred).toMatchObject({ name: "ci", project_id: project.id, user_id: user.id, unrestricted: false, expires_at: null });
+    expect(cred.roles.map((r: { name: string }) => r.name).sort()).toEqual(["member", "reader"]);
+    expect(typeof cred.secret).toBe("string");
+    expect((await call("GET", `/users/${user.id}/application_credentials`, token)).json().application_credentials[0].secret).toBeUndefined();
+    expect((await call("POST", `/users/${user.id}/application_credentials`, token, { application_credential: { name: "ci" } })).statusCode).toBe(409);
+    expect((await call("POST", `/users/${user.id}/application_credentials`, admin, { application_credential: { name: "x" } })).statusCode).toBe(403); // only for oneself
+
+    const viaCred = (c: Record<string, unknown>) => call("POST", "/auth/tokens", undefined, { auth: { identity: { methods: ["application_credential"], application_credential: c } } });
+    const issued = await viaCred({ id: cred.id, secret: cred.secret });
+    expect(issued.statusCode).toBe(201);
+    const t = issued.json().token;
+    expect(t).toMatchObject({ methods: ["application_credential"], project: { id: project.id }, application_credential: { id: cred.id, name: "ci", restricted: true } });
+    expect(t.roles.map((r: { name: string }) => r.name).sort()).toEqual(["member", "reader"]);
+    const credToken = String(issued.headers["x-subject-token"]);
+    expect((await viaCred({ name: "ci", user: { name: "erin", domain: { id: "default" } }, secret: cred.secret })).statusCode).toBe(201);
+    expect((await viaCred({ id: cred.id, secret: "wrong" })).statusCode).toBe(401);
+    // A restricted credential's token makes no more credentials, and is not re-scoped.
+    expect((await call("POST", `/users/${user.id}/application_credentials`, credToken, { application_credential: { name: "more" } })).statusCode).toBe(403);
+    const rescope = await call("POST", "/auth/tokens", undefined, { auth: { identity: { methods: ["token"], token: { id: credToken } }, scope: { project: { id: project.id } } } });
+    expect(rescope.statusCode).toBe(400);
+
+    // A reader-only credential: its tokens carry reader alone.
+    const readerOnly = (await call("POST", `/users/${user.id}/application_credentials`, token, { application_credential: { name: "ro", roles: [{ name: "reader" }] } })).json().application_credential;
+    expect((await viaCred({ id: readerOnly.id, secret: readerOnly.secret })).json().token.roles.map((r: { name: string }) => r.name)).toEqual(["reader"]);
+    const adminRole = (await call("GET", "/roles?name=admin", admin)).json().roles[0];
+    expect((await call("POST", `/users/${user.id}/application_credentials`, token, { application_credential: { name: "up", roles: [{ id: adminRole.id }] } })).statusCode).toBe(400);
+
+    // Deleted: its tokens stop at once.
+    expect((await call("GET", `/users/${user.id}/application_credentials/${cred.id}`, credToken)).statusCode).toBe(200);
+    expect((await call("DELETE", `/users/${user.id}/application_credentials/${cred.id}`, token)).statusCode).toBe(204);
+    expect((await call("GET", `/users/${user.id}/application_credentials`, credToken)).statusCode).toBe(401);
+    expect((await viaCred({ id: cred.id, secret: cred.secret })).statusCode).toBe(401);
+
+    // Its user loses the role on the project: the credential's tokens lose it too.
+    const roTok = String((await viaCred({ id: readerOnly.id, secret: readerOnly.secret })).headers["x-subject-token"]);
+    const memberRole = (await call("GET", "/roles?name=member", admin)).json().roles[0];
+    expect((await call("DELETE", `/projects/${project.id}/users/${user.id}/roles/${memberRole.id}`, admin)).statusCode).toBe(204);
+    expect((await call("GET", `/users/${user.id}/application_credentials`, roTok)).statusCode).toBe(401);
+    expect((await viaCred({ id: readerOnly.id, secret: readerOnly.secret })).statusCode).toBe(401);
+    expect((await call("PUT", `/projects/${project.id}/users/${user.id}/roles/${memberRole.id}`, admin)).statusCode).toBe(204);
+
+    // Expiring: refused in the past, works until then, then neither new nor old tokens.
+    expect((await call("POST", `/users/${user.id}/application_credentials`, token, { application_credential: { name: "old", expires_at: "2025-01-01T00:00:00" } })).statusCode).toBe(400);
+    const soon = (await call("POST", `/users/${user.id}/application_credentials`, token, { application_credential: { name: "soon", expires_at: "2026-01-01T00:30:00" } })).json().application_credential;
+    expect(soon.expires_at).toBe("2026-01-01T00:30:00.000000Z");
+    const soonToken = await viaCred({ id: soon.id, secret: soon.secret });
+    expect(soonToken.json().token.expires_at).toBe("2026-01-01T00:30:00.000000Z"); // no later than the credential
+    (g.clock as ManualClock).advance(31 * 60_000);
+    expect((await viaCred({ id: soon.id, secret: soon.secret })).statusCode).toBe(401);
+  });
+
   it("a user changes their own password with the original one; nobody else can", async () => {
     const m = await member();
     const url = `/users/${m.user.id}/password`;

@@ -8,6 +8,8 @@ export const USER = "user";
 export const ROLE = "role";
 export const ASSIGNMENT = "role_assignment";
 export const GROUP = "group";
+/** A user's application credential (id = hex): a secret standing for the user on one project, with a subset of its roles. */
+export const APP_CREDENTIAL = "application_credential";
 /** A user's membership of a group (id `${group}:${user}`). */
 export const MEMBERSHIP = "group_membership";
 
@@ -98,6 +100,24 @@ export class IdentityCatalog {
       }
     }
     return [...roles.values()];
+  }
+
+  /**
+   * The roles a token of application credential `cred` carries: those of the user's effective roles on the
+   * credential's project that the credential names (or imply). A role the user lost is gone from it too.
+   */
+  credentialRoles(cred: CatalogRecord): RoleRef[] {
+    const allowed = new Set<string>();
+    for (const id of (cred.roles as string[] | undefined) ?? []) {
+      const r = this.role(id);
+      if (!r) continue;
+      allowed.add(r.id);
+      for (const name of IMPLIES[String(r.name)] ?? []) {
+        const implied = this.byName(ROLE, name);
+        if (implied) allowed.add(implied.id);
+      }
+    }
+    return this.effectiveRoles(String(cred.user_id), String(cred.project_id)).filter((r) => allowed.has(r.id));
   }
 
   /** Projects on which `userId` holds any role (its own or through a group). */

@@ -10,6 +10,7 @@ import { projectRoutes } from "./projects.ts";
 import { roleRoutes } from "./roles.ts";
 import { userRoutes } from "./users.ts";
 import { groupRoutes } from "./groups.ts";
+import { appCredentialRoutes } from "./app-credentials.ts";
 
 export const identity: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
   useErrorStyle(app, "keystone", (req) => `${ctx.baseUrl(req)}/identity`);
@@ -27,6 +28,7 @@ export const identity: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app,
       await v3.register(userRoutes, { ctx });
       await v3.register(roleRoutes, { ctx });
       await v3.register(groupRoutes, { ctx });
+      await v3.register(appCredentialRoutes, { ctx });
       await v3.register(endpointRoutes, { ctx });
     },
     { prefix: "/v3" },

@@ -6,7 +6,7 @@ import type { GatewayContext } from "../context.ts";
 import { ConflictError, InvalidCredentialsError, InvalidRequestError, ItemNotFoundError, PolicyForbiddenError } from "../errors.ts";
 import type { CatalogRecord } from "../store.ts";
 import { bodyObject, listLinks, optBool, optString, query, queryBool, requiredName, type Obj } from "./http.ts";
-import { ASSIGNMENT, DEFAULT_DOMAIN_ID, hexId, isoMicro, MEMBERSHIP, projectView, USER, userView } from "./model.ts";
+import { APP_CREDENTIAL, ASSIGNMENT, DEFAULT_DOMAIN_ID, hexId, isoMicro, MEMBERSHIP, projectView, USER, userView } from "./model.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
 
 export const userRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
@@ -78,6 +78,7 @@ export const userRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (ap
     find(req.params.id);
     for (const a of ctx.store.list(ASSIGNMENT, (r) => r.user === req.params.id)) await ctx.store.remove(ASSIGNMENT, a.id);
     for (const m of ctx.store.list(MEMBERSHIP, (r) => r.user === req.params.id)) await ctx.store.remove(MEMBERSHIP, m.id);
+    for (const c of ctx.store.list(APP_CREDENTIAL, (r) => r.user_id === req.params.id)) await ctx.store.remove(APP_CREDENTIAL, c.id);
     await ctx.store.remove(USER, req.params.id);
     return reply.code(204).send();
   });
