@@ -61,6 +61,10 @@ describe("peerstack node (quick start)", () => {
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ writes: [{ kind: "flavor", id: "m1.tiny", fields: { ram: 512 } }] }),
       });
+      // A second node on the same default ports says which one is taken and how to move it, in one line.
+      const clash = await execFileP(process.execPath, [BIN, "node"], { cwd: tmp() }).catch((e: { code: number; stderr: string }) => e);
+      expect((clash as { code: number }).code).toBe(1);
+      expect((clash as { stderr: string }).stderr.trim()).toBe("peerstack node: cannot start: the p2p address /ip4/0.0.0.0/tcp/8775 is already in use (another peerstack node on this machine?); give this one another with --listen /ip4/0.0.0.0/tcp/PORT");
       expect(res.status).toBe(200);
       expect(res.headers.get("x-peerstack-alone")).toBe("true");
       expect(((await res.json()) as { acks: { alone: boolean } }).acks.alone).toBe(true);

@@ -14,6 +14,7 @@ import { aggregateRoutes } from "./aggregates.ts";
 import { serviceRoutes } from "./services.ts";
 import { usageRoutes } from "./usage.ts";
 import { instanceActionRoutes } from "./instance-actions.ts";
+import { securityGroupProxyRoutes } from "./security-groups.ts";
 import { quotaSetRoutes } from "./quota-sets.ts";
 import { serverActionRoutes } from "./server-actions.ts";
 import type { ServerBackend } from "./server-backend.ts";
@@ -48,6 +49,7 @@ export const compute: FastifyPluginAsync<ComputeOptions> = async (app, { ctx, qu
       await v21.register(serviceRoutes, { ctx, servers });
       await v21.register(usageRoutes, { ctx });
       await v21.register(instanceActionRoutes, { ctx });
+      await v21.register(securityGroupProxyRoutes, { ctx });
       await v21.register(quotaSetRoutes, { ctx, quotas: quotas ?? defaultComputeQuotas(ctx), servers });
     },
     { prefix: "/v2.1" },

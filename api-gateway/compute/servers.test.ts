@@ -271,6 +271,18 @@ describe("Nova servers routes", () => {
     expect(g.store.list("instance_action", (r) => r.server_id === id)).toEqual([]);
   });
 
+  it("os-security-groups (before 2.36): the project's Neutron groups in Nova's shape, as the CLI looks them up before addSecurityGroup", async () => {
+    const id = (await boot(bob)).json().server.id;
+    const groups = (await nova("GET", "/os-security-groups", bob)).json().security_groups;
+    const def = groups.find((x: { name: string }) => x.name === "default");
+    expect(def).toMatchObject({ name: "default", description: "Default security group" });
+    expect(def.rules.length).toBeGreaterThan(0); // the ingress rules (from the group itself)
+    expect((await nova("GET", `/os-security-groups/${def.id}`, bob)).json().security_group.id).toBe(def.id);
+    expect((await nova("GET", "/os-security-groups/nope", bob)).statusCode).toBe(404);
+    expect((await nova("GET", "/os-security-groups", bob, undefined, "2.36")).statusCode).toBe(404);
+    expect((await nova("POST", `/servers/${id}/action`, bob, { addSecurityGroup: { name: def.id } })).statusCode).toBe(202);
+  });
+
   it("server groups (policies at 2.1, policy+rules at 2.64), members via scheduler hint, quota, delete", async () => {
     const g1 = await nova("POST", "/os-server-groups", bob, { server_group: { name: "web", policies: ["anti-affinity"] } });
     expect(g1.json().server_group).toMatchObject({ name: "web", policies: ["anti-affinity"], members: [], metadata: {} });

@@ -20,7 +20,8 @@ export const endpointRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async
   app.get("/services", async (req) => {
     requireAuth(req);
     const q = query(req);
-    return { services: services(req).filter((s) => q.type === undefined || s.type === q.type), links: listLinks(base(req), "services") };
+    // `openstack endpoint list --service compute` finds the service by ?name=, then ?type=.
+    return { services: services(req).filter((s) => (q.type === undefined || s.type === q.type) && (q.name === undefined || s.name === q.name)), links: listLinks(base(req), "services") };
   });
   app.get<{ Params: { id: string } }>("/services/:id", async (req) => {
     requireAuth(req);

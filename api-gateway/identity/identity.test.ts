@@ -277,6 +277,8 @@ describe("identity (Keystone v3) routes", () => {
     expect((await call("GET", `/endpoints/${endpoints[0].id}`, admin)).json().endpoint.id).toBe(endpoints[0].id);
     expect((await call("GET", "/regions", admin)).json().regions.map((r: { id: string }) => r.id)).toEqual(["RegionOne"]);
     expect((await call("GET", "/services/nope", admin)).statusCode).toBe(404);
+    expect((await call("GET", "/services?name=nova", admin)).json().services.map((x: { type: string }) => x.type)).toEqual(["compute"]);
+    expect((await call("GET", "/services?name=compute", admin)).json().services).toEqual([]); // a type, not a name
   });
 
   it("domains: only Default, found by id or name", async () => {

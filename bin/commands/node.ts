@@ -6,6 +6,7 @@ import { pino } from "pino";
 import { isLibp2pStreamRace } from "../../node/adapters/libp2p-races.ts";
 import { loadConfig } from "../../node/config.ts";
 import { startAgent } from "../../node/main/agent.ts";
+import { startupProblem } from "./startup-error.ts";
 
 const USAGE = `usage: peerstack node [--config FILE] [--data-dir DIR] [--listen MULTIADDR]... [--http HOST:PORT]
                       [--join MULTIADDR]... [--cluster-key FILE] [--name NAME] [--az AZ] [--acks N]
@@ -44,7 +45,14 @@ export async function run(args: string[]): Promise<number> {
     log.fatal({ err: { message: err.message, stack: err.stack } }, "uncaught exception; exiting");
     process.exit(70);
   });
-  const agent = await startAgent(config, log);
+  let agent: Awaited<ReturnType<typeof startAgent>>;
+  try {
+    agent = await startAgent(config, log);
+  } catch (err) {
+    log.fatal({ err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, "start failed");
+    stderr.write(`peerstack node: ${startupProblem(err, { listen: config.listen, http: config.http })}\n`);
+    return 1;
+  }
   stderr.write(`peerstack node ${agent.id} (${config.name})\n  http: ${agent.httpUrl}  (try ${agent.httpUrl}/mesh)\n  p2p:  ${agent.p2p.join(" ")}\n`);
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
