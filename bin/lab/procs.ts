@@ -35,9 +35,17 @@ export function agentPid(c: LabConfig, k: number): number | undefined {
   if (!existsSync(f)) return undefined;
   const pid = Number(readFileSync(f, "utf8").trim());
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  const cl = cmdline(pid);
+  // A process in the middle of execve (`ip netns exec` becoming node) shows an empty cmdline for a moment:
+  // read again shortly rather than report a starting agent as gone (a lab up under load did).
+  let cl = cmdline(pid);
+  for (let i = 0; i < 5 && cl === "" && !isZombie(pid); i++) {
+    Atomics.wait(PAUSE, 0, 0, 20);
+    cl = cmdline(pid);
+  }
   return cl.includes(` node `) && cl.includes(`${nodeDir(c, k)} `) && !isZombie(pid) ? pid : undefined;
 }
+
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 function isZombie(pid: number): boolean {
   try {
