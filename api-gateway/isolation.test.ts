@@ -215,6 +215,7 @@ const TABLE: Record<string, Row> = {
   "GET /compute/v2.1/os-security-groups": () => [{ url: `${C}/os-security-groups`, expect: "ok" }],
   "GET /compute/v2.1/os-security-groups/:id": (a) => [{ url: `${C}/os-security-groups/${a.secgroup}`, expect: DENY }],
   "GET /compute/v2.1/os-simple-tenant-usage": () => [{ url: `${C}/os-simple-tenant-usage`, expect: DENY }],
+  "POST /compute/v2.1/servers/:id/remote-consoles": (a) => [{ url: `${C}/servers/${a.server}/remote-consoles`, headers: mv("2.6"), payload: { remote_console: { protocol: "vnc", type: "novnc" } }, expect: DENY }],
   "GET /compute/v2.1/servers/:id/os-instance-actions": (a) => [{ url: `${C}/servers/${a.server}/os-instance-actions`, expect: DENY }],
   "GET /compute/v2.1/servers/:id/os-instance-actions/:req": (a) => [{ url: `${C}/servers/${a.server}/os-instance-actions/req-x`, expect: DENY }],
   "GET /compute/v2.1/os-simple-tenant-usage/:project": (a, b) => [
@@ -315,6 +316,7 @@ function cinderRows(): Record<string, Row> {
     "GET /types/:id/extra_specs": (V) => [{ url: `${V}/types/nope/extra_specs`, expect: [404] }],
     "GET /os-availability-zone": (V) => [{ url: `${V}/os-availability-zone`, expect: "ok" }],
     "GET /os-services": (V) => [{ url: `${V}/os-services`, expect: DENY }],
+    "GET /extensions": (V) => [{ url: `${V}/extensions`, expect: "ok" }],
     "GET /limits": (V, a) => [{ url: `${V}/limits`, expect: "ok" }, { url: `${V}/limits?project_id=${a.project}`, expect: DENY }],
     "GET /os-quota-sets/:p": (V, a, b) => [{ url: `${V}/os-quota-sets/${a.project}?usage=true`, expect: DENY }, { url: `${V}/os-quota-sets/${b.project}`, expect: "ok" }],
     "GET /os-quota-sets/:p/defaults": (V, a) => [{ url: `${V}/os-quota-sets/${a.project}/defaults`, expect: DENY }],

@@ -25,8 +25,11 @@ type Obj = Record<string, unknown>;
 
 const vmState = (s: CatalogRecord) => (typeof s.vm_state === "string" ? s.vm_state : s.status === "ERROR" ? "error" : "building");
 
+/** No console proxy runs here: the guest's serial log is what a user can read. */
+const noConsole = (type: string) => new InvalidRequestError(`Unavailable console type ${type}. peerstack runs no console proxy; read the guest's serial console with 'openstack console log show <server>'.`);
+
 /** Actions a lock does not stop (reading the console, the lock itself). */
-const UNLOCKED_ACTIONS = new Set(["os-getConsoleOutput", "lock", "unlock"]);
+const UNLOCKED_ACTIONS = new Set(["os-getConsoleOutput", "os-getVNCConsole", "os-getSPICEConsole", "os-getSerialConsole", "os-getRDPConsole", "lock", "unlock"]);
 
 function allow(s: CatalogRecord, action: string, states: string[]): void {
   const vm = vmState(s);
@@ -116,9 +119,21 @@ export const serverActionRoutes: FastifyPluginAsync<ServerRouteOptions> = async 
         await ctx.store.put(SERVER, s.id, { security_groups: [...names], updated_at: now() });
         return reply.code(202).send();
       }
+      case "os-getVNCConsole":
+      case "os-getSPICEConsole":
+      case "os-getSerialConsole":
+      case "os-getRDPConsole":
+        throw noConsole(String(arg.type ?? "novnc"));
       default:
         throw new InvalidRequestError(`There is no such action: ${action}`);
     }
+  });
+
+  // Consoles (2.6+): Nova answers this for a console type its deployment does not run.
+  app.post<{ Params: { id: string } }>("/servers/:id/remote-consoles", async (req) => {
+    findServer(ctx, requireAuth(req), req.params.id);
+    const rc = ((req.body ?? {}) as Obj).remote_console as Obj | undefined;
+    throw noConsole(String(rc?.type ?? rc?.protocol ?? "novnc"));
   });
 
   type Attachment = { id: string; volumeId: string; serverId: string; device: string };

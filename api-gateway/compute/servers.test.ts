@@ -191,6 +191,12 @@ describe("Nova servers routes", () => {
     expect(g.store.get("server", id)!.desired).toBe("active");
     expect((await act({ "os-getConsoleOutput": { length: 10 } })).json().output).toBe(`console of ${id} on ${g.nodeKey.id} last 10`);
     expect((await act({ bogus: {} })).json().badRequest.message).toBe("There is no such action: bogus");
+    // No console proxy: Nova's "unavailable console type", with where the serial log is.
+    const vnc = await nova("POST", `/servers/${id}/remote-consoles`, bob, { remote_console: { protocol: "vnc", type: "novnc" } }, "2.6");
+    expect(vnc.statusCode).toBe(400);
+    expect(vnc.json().badRequest.message).toMatch(/^Unavailable console type novnc\. .*openstack console log show/);
+    expect((await act({ "os-getVNCConsole": { type: "novnc" } })).json().badRequest.message).toMatch(/^Unavailable console type novnc/);
+    expect((await nova("POST", "/servers/nope/remote-consoles", bob, { remote_console: { protocol: "vnc", type: "novnc" } }, "2.6")).statusCode).toBe(404);
     expect((await nova("DELETE", `/servers/${id}`, bob)).statusCode).toBe(204);
     expect(g.store.get("server", id)!.desired).toBe("deleted");
     expect((await nova("DELETE", `/servers/${id}`, bob)).statusCode).toBe(204);

@@ -66,6 +66,12 @@ export const typeRoutes: FastifyPluginAsync<VolumeRouteOptions> = async (app, { 
     };
   });
 
+  // No Cinder API extensions (`openstack extension list` asks every service).
+  app.get("/extensions", async (req) => {
+    caller(req);
+    return { extensions: [] };
+  });
+
   app.get("/limits", async (req) => {
     const a = caller(req);
     let project = projectOf(a);
