@@ -3,6 +3,7 @@ import * as bc from "../protocol/crdt/bounded-counter.ts";
 import { limits } from "../protocol/placement/index.ts";
 import { SeededRandom } from "../protocol/random.ts";
 import { placementMesh } from "./auction/testing.ts";
+import type { Requester } from "./auction/requester.ts";
 import { placementService, type CreateServerRequest, type PlacementService } from "./placement-service.ts";
 import { quotaEscrow, type QuotaEscrow } from "./quota/escrow.ts";
 import { QuotaExceededError } from "./quota/limits.ts";
@@ -131,6 +132,26 @@ describe("placement service", () => {
     expect(h.store.get("server", "placed")!.task_state).toBe("spawning");
     expect(bc.usage(h.quota.counter("p", "instances"))).toBe(0);
     expect(await svc.recover()).toBe(0); // once only
+    c.stop();
+  });
+
+  it("a placement that hangs past the deadline fails: ERROR, quota returned, a late answer ignored", async () => {
+    const c = await cloud(3);
+    const h = c.hosts[0];
+    await h.quota.initProject("p", { instances: 5, cores: 20, ram: 51200 });
+    let finish: (v: { host: string; attempt: number }) => void = () => {};
+    const hung = { place: () => new Promise<{ host: string; attempt: number }>((r) => (finish = r)), stats: c.nodes[0].requester.stats } as unknown as Requester;
+    const svc = placementService()({ store: h.store, quota: h.quota, requester: hung, self: "n0000", clock: c.clock, placeTimeoutMs: 5_000 });
+    const created = await svc.createServer({ id: "stuck", project: "p", name: "stuck", flavor: flavors[0] });
+    expect(bc.usage(h.quota.counter("p", "instances"))).toBe(1);
+    await c.clock.run(6_000);
+    const rec = await created.placed;
+    expect(rec).toMatchObject({ status: "ERROR", host: null });
+    expect((rec.fault as { message: string }).message).toMatch(/^No valid host was found\. .*did not finish in 5000 ms/);
+    expect(bc.usage(h.quota.counter("p", "instances"))).toBe(0);
+    finish({ host: "n0001", attempt: 1 }); // the auction ends after all: the record stays failed
+    await c.clock.run(100);
+    expect(h.store.get("server", "stuck")).toMatchObject({ status: "ERROR", host: null });
     c.stop();
   });
 });

@@ -4,6 +4,7 @@
 // placement ends at the host's claim (task_state "spawning" hands over to that host's reconciler).
 import { PeerstackError } from "../protocol/errors.ts";
 import { NoValidHostError, type GroupPolicy, type ImageProperties, type RequestSpec } from "../protocol/placement/index.ts";
+import type { Clock } from "../protocol/clock.ts";
 import type { Requester } from "./auction/requester.ts";
 import type { QuotaEscrow } from "./quota/escrow.ts";
 import type { CrdtStore } from "./store/crdt-store.ts";
@@ -46,7 +47,24 @@ export interface PlacementServiceComponents {
   requester: Requester;
   /** This node's id: records it schedules carry `scheduled_by`, so it can recover them after a crash. */
   self?: string;
+  /** With a clock, a placement that has not finished in `placeTimeoutMs` fails (see PlacementDeadlineError). */
+  clock?: Clock;
+  placeTimeoutMs?: number;
 }
+
+/**
+ * A placement that did not end in time: its server goes to ERROR and its quota comes back, rather than
+ * staying BUILD/scheduling for ever should an auction hang (a CI run under kill -9 left one so). A late
+ * award is then a stray claim: the record shows ERROR without a host, so the winner releases it.
+ */
+export class PlacementDeadlineError extends PeerstackError {
+  constructor(serverId: string, ms: number) {
+    super("PLACEMENT_DEADLINE", `the placement of server ${serverId} did not finish in ${ms} ms`);
+  }
+}
+
+/** Default deadline: far above bid + award timeouts over every attempt. */
+export const DEFAULT_PLACE_TIMEOUT_MS = 60_000;
 
 export interface PlacementService {
   createServer(req: CreateServerRequest): Promise<CreatedServer>;
@@ -98,10 +116,29 @@ export function placementService(): (c: PlacementServiceComponents) => Placement
       return spec;
     }
 
+    function withDeadline<T>(work: Promise<T>, serverId: string): Promise<T> {
+      const clock = c.clock;
+      if (!clock) return work;
+      const ms = c.placeTimeoutMs ?? DEFAULT_PLACE_TIMEOUT_MS;
+      return new Promise<T>((resolve, reject) => {
+        const cancel = clock.schedule(ms, () => reject(new PlacementDeadlineError(serverId, ms)));
+        work.then(
+          (v) => {
+            cancel();
+            resolve(v);
+          },
+          (err: unknown) => {
+            cancel();
+            reject(err);
+          },
+        );
+      });
+    }
+
     async function place(req: CreateServerRequest, spec: RequestSpec): Promise<Record<string, unknown>> {
       try {
         if (req.hints?.same_host?.length && spec.sameHost?.length === 0) throw new NoValidHostError(req.id, 0, "same_host names no placed server.");
-        const p = await c.requester.place(spec);
+        const p = await withDeadline(c.requester.place(spec), req.id);
         await c.store.put(SERVER_KIND, req.id, { host: p.host, placement_attempt: p.attempt, task_state: "spawning" });
       } catch (err) {
         const message = err instanceof NoValidHostError ? err.message : `No valid host was found. ${String(err)}`;

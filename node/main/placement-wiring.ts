@@ -132,7 +132,7 @@ export async function startPlacement(w: PlacementWiring): Promise<RunningPlaceme
   // Reserves: every node keeps a small share of each project's rights, so it can create while cut off.
   const quota = quotaEscrow({ fullSyncMs: 15_000, reserveMs: 10_000 })({ clock, random: random.fork("quota"), transport: w.transport, hlc: w.store.hlc, kv: quotaKv });
   await quota.start();
-  const placement = placementService()({ store: w.store, quota, requester: timed, self: w.self });
+  const placement = placementService()({ store: w.store, quota, requester: timed, self: w.self, clock });
   const recovered = await placement.recover();
   // Deleted servers, volumes and snapshots give their quota back here, on the host that removes them.
   const returns = ownerRelease({
