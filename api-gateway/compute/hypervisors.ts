@@ -10,12 +10,12 @@ import type { CatalogRecord } from "../store.ts";
 import { hash32 } from "../../protocol/random.ts";
 import { atLeast } from "./microversion.ts";
 import { serverBackend, type ServerBackend } from "./server-backend.ts";
-import { hostUp } from "./host-liveness.ts";
+import { hostUp, meshHosts } from "./host-liveness.ts";
 import { COMPUTE_SERVICE } from "../../protocol/records.ts";
 
 export const hypervisorRoutes: FastifyPluginAsync<{ ctx: GatewayContext; servers?: ServerBackend }> = async (app, { ctx, servers }) => {
   const idOf = (req: FastifyRequest, n: CatalogRecord) => (atLeast(req, 53) ? n.id : hash32(n.id));
-  const nodes = () => ctx.store.list("node").sort((a, b) => String(a.name ?? a.id).localeCompare(String(b.name ?? b.id)));
+  const nodes = () => meshHosts(ctx);
 
   function figures(n: CatalogRecord) {
     const view = serverBackend(ctx.node.id, servers)?.capacity;

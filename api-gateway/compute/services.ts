@@ -13,7 +13,7 @@ import { isoMicro } from "../identity/model.ts";
 import type { CatalogRecord } from "../store.ts";
 import { COMPUTE_SERVICE } from "../../protocol/records.ts";
 import { hash32 } from "../../protocol/random.ts";
-import { hostUp } from "./host-liveness.ts";
+import { hostName, hostUp, meshHosts } from "./host-liveness.ts";
 import { atLeast } from "./microversion.ts";
 import type { ServerBackend } from "./server-backend.ts";
 
@@ -21,8 +21,7 @@ const BINARY = "nova-compute";
 type Body = Record<string, unknown>;
 
 export const serviceRoutes: FastifyPluginAsync<{ ctx: GatewayContext; servers?: ServerBackend }> = async (app, { ctx, servers }) => {
-  const hostName = (n: CatalogRecord) => String(n.name ?? n.id);
-  const nodes = () => ctx.store.list("node").sort((a, b) => hostName(a).localeCompare(hostName(b)));
+  const nodes = () => meshHosts(ctx);
 
   function view(req: FastifyRequest, n: CatalogRecord): Body {
     const s = ctx.store.get(COMPUTE_SERVICE, n.id);

@@ -8,6 +8,7 @@ import { canAccessProject, requireAdmin } from "../auth/policy.ts";
 import type { GatewayContext } from "../context.ts";
 import { InvalidRequestError, PolicyForbiddenError } from "../errors.ts";
 import { query, queryBool } from "../identity/http.ts";
+import { parseUtc } from "../identity/model.ts";
 import type { CatalogRecord } from "../store.ts";
 import { SERVER } from "./server-view.ts";
 
@@ -16,7 +17,7 @@ const HOUR_MS = 3_600_000;
 /** Nova's time format: ISO 8601 without a zone means UTC. */
 function parseTime(text: string | undefined, field: string, fallback: number): number {
   if (text === undefined || text === "") return fallback;
-  const t = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
+  const t = parseUtc(text);
   if (!Number.isFinite(t)) throw new InvalidRequestError(`Invalid input for field/attribute ${field}. Value: ${text}.`);
   return t;
 }

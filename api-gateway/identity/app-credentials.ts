@@ -11,7 +11,7 @@ import type { GatewayContext } from "../context.ts";
 import { ConflictError, InvalidRequestError, ItemNotFoundError, PolicyForbiddenError } from "../errors.ts";
 import type { CatalogRecord } from "../store.ts";
 import { bodyObject, listLinks, optBool, optString, query, requiredName } from "./http.ts";
-import { APP_CREDENTIAL, hexId, isoMicro, ROLE } from "./model.ts";
+import { APP_CREDENTIAL, hexId, isoMicro, parseUtc, ROLE } from "./model.ts";
 import { hashPassword } from "./passwords.ts";
 
 export const appCredentialRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
@@ -63,7 +63,7 @@ export const appCredentialRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = 
     }
     let expiresAtMs: number | null = null;
     if (b.expires_at !== undefined && b.expires_at !== null) {
-      const t = typeof b.expires_at === "string" ? Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(b.expires_at) ? b.expires_at : `${b.expires_at}Z`) : Number.NaN;
+      const t = typeof b.expires_at === "string" ? parseUtc(b.expires_at) : Number.NaN;
       if (!Number.isFinite(t)) throw new InvalidRequestError("Invalid input for field 'expires_at': not an ISO 8601 time.");
       if (t <= ctx.clock.now()) throw new InvalidRequestError("Invalid input for field 'expires_at': the time is in the past.");
       expiresAtMs = t;

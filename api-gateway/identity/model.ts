@@ -172,6 +172,11 @@ export function roleView(r: CatalogRecord, base: string): Record<string, unknown
   return { id: r.id, name: r.name, domain_id: null, description: r.description ?? null, options: {}, links: self(base, `roles/${r.id}`) };
 }
 
+/** An ISO 8601 time as OpenStack clients send it, no zone meaning UTC; NaN when it is none. */
+export function parseUtc(text: string): number {
+  return Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
+}
+
 /** Keystone's timestamp format: ISO 8601 with microseconds and Z. */
 export function isoMicro(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");

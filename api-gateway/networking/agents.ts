@@ -5,7 +5,7 @@ import type { FastifyPluginAsync } from "fastify";
 import { requireAdmin } from "../auth/policy.ts";
 import { ItemNotFoundError } from "../errors.ts";
 import type { CatalogRecord } from "../store.ts";
-import { hostUp } from "../compute/host-liveness.ts";
+import { hostName, hostUp, meshHosts } from "../compute/host-liveness.ts";
 import { caller, listResult, uuidFrom, type Obj } from "./common.ts";
 import type { NetworkingDeps } from "./plugin.ts";
 
@@ -16,25 +16,22 @@ const KINDS = [
 
 export const agentRoutes: FastifyPluginAsync<NetworkingDeps> = async (app, { ctx }) => {
   const agents = (): Obj[] =>
-    ctx.store
-      .list("node")
-      .sort((a, b) => String(a.name ?? a.id).localeCompare(String(b.name ?? b.id)))
-      .flatMap((n: CatalogRecord) =>
-        KINDS.map((k) => ({
-          id: uuidFrom(`agent/${k.binary}/${n.id}`),
-          ...k,
-          host: String(n.name ?? n.id),
-          availability_zone: k.binary === "neutron-dhcp-agent" ? String(n.az ?? "nova") : null,
-          admin_state_up: true,
-          alive: hostUp(ctx, undefined, n.id),
-          description: null,
-          configurations: {},
-          resources_synced: null,
-          created_at: n.created_at ?? null,
-          started_at: n.created_at ?? null,
-          heartbeat_timestamp: null,
-        })),
-      );
+    meshHosts(ctx).flatMap((n: CatalogRecord) =>
+      KINDS.map((k) => ({
+        id: uuidFrom(`agent/${k.binary}/${n.id}`),
+        ...k,
+        host: hostName(n),
+        availability_zone: k.binary === "neutron-dhcp-agent" ? String(n.az ?? "nova") : null,
+        admin_state_up: true,
+        alive: hostUp(ctx, undefined, n.id),
+        description: null,
+        configurations: {},
+        resources_synced: null,
+        created_at: n.created_at ?? null,
+        started_at: n.created_at ?? null,
+        heartbeat_timestamp: null,
+      })),
+    );
 
   app.get("/agents", async (req) => {
     requireAdmin(caller(req), "get_agent");
