@@ -1,7 +1,8 @@
-// The agent's native HTTP routes until the API gateway arrives: /healthz, /mesh (peers, liveness,
-// catalog digest, lag), /mesh/records (an admin write path used by tests and `peerstack admin`),
-// DELETE /mesh/nodes/:id, /metrics, and with debugRoutes a raw gossip publisher for forged/skewed
-// message tests.
+// The operator listener's routes (never the public API port: issue #13): /healthz, /mesh (peers,
+// liveness, catalog digest, lag), /mesh/records (raw record reads and writes for `peerstack`, the lab,
+// tests and benches), DELETE /mesh/nodes/:id, /metrics, and with debugRoutes a raw gossip publisher
+// for forged/skewed message tests. Whoever reaches this listener is the operator: it binds a 0600
+// unix socket by default (filesystem permission is the auth), or an address the operator chose.
 import { createHash } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
@@ -14,7 +15,7 @@ import { encode } from "../mesh/wire.ts";
 import type { CrdtStore, RecordDelta } from "../store/crdt-store.ts";
 import type { StoreDigest } from "../store/digest.ts";
 
-export interface HttpDeps {
+export interface OperatorHttpDeps {
   self: string;
   name: string;
   az: string;
@@ -45,7 +46,7 @@ interface WriteBody {
   acks?: number;
 }
 
-export function buildHttp(deps: HttpDeps): FastifyInstance {
+export function buildOperatorHttp(deps: OperatorHttpDeps): FastifyInstance {
   // Router options as api-gateway/app.ts buildApp sets them (OpenStack clients add trailing slashes).
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 } });
   const { store } = deps;
