@@ -1,7 +1,6 @@
 // Process wiring of one agent: identity and cluster key, LevelDB + CRDT store, libp2p host and
 // transport, replicator, membership, write acks, the public and operator listeners. Logic lives in
 // node/mesh; this file only binds.
-import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { publicKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { Logger } from "pino";
@@ -17,6 +16,7 @@ import { openCrdtStore } from "../store/crdt-store.ts";
 import { LevelKv } from "../store/level-kv.ts";
 import { listenHostPort, listenOperator } from "./listeners.ts";
 import { buildOperatorHttp } from "./operator-http.ts";
+import { makePrivateDirs } from "./private-dirs.ts";
 import { buildMetricsHttp, buildPublicHttp } from "./public-http.ts";
 import { loadClusterKey, loadOrCreateIdentity } from "./identity.ts";
 import { reconcilerEnv, startReconciler } from "./reconciler-wiring.ts";
@@ -38,8 +38,7 @@ export interface RunningAgent {
 
 export async function startAgent(config: NodeConfig, log: Logger): Promise<RunningAgent> {
   // The data dir holds the identity key, the catalog (password hashes, user_data) and the operator socket.
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  chmodSync(config.dataDir, 0o700);
+  makePrivateDirs(config.dataDir);
   const identity = await loadOrCreateIdentity(join(config.dataDir, "identity.key"));
   const cluster = loadClusterKey(config.clusterKey, true);
   if (cluster.created) log.info({ file: config.clusterKey }, "created a new cluster key (copy it to every node of this cluster)");
