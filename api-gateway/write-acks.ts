@@ -52,6 +52,7 @@ export function ackingStore(store: GatewayStore, replicate: Replicate): GatewayS
   return {
     get: (kind, id) => store.get(kind, id),
     list: (kind, filter) => store.list(kind, filter),
+    stateOf: (kind, id) => store.stateOf(kind, id),
     put: async (kind, id, fields) => after(await store.put(kind, id, fields)),
     remove: async (kind, id) => after(await store.remove(kind, id)),
   };
