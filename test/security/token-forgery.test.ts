@@ -12,12 +12,14 @@ const PASSWORD = "forgery-test-secret";
 
 // Every call of a native (operator) route goes through here, so it can be re-pointed in one place.
 function native<T>(p: MeshProcess, method: "GET" | "POST" | "DELETE", path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  return fetch(`${p.httpUrl}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(20_000),
-  }).then(async (res) => ({ status: res.status, body: (res.headers.get("content-type")?.includes("json") ? await res.json() : await res.text()) as T }));
+  return p
+    .op(path, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(20_000),
+    })
+    .then(async (res) => ({ status: res.status, body: (res.headers.get("content-type")?.includes("json") ? await res.json() : await res.text()) as T }));
 }
 
 async function api(p: MeshProcess, path: string, token: string): Promise<number> {
