@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newClusterKey } from "../node/main/identity.ts";
-import { CATALOG_TOPIC } from "../node/mesh/replicator.ts";
+import { AE_PROTOCOL, CATALOG_TOPIC } from "../node/mesh/replicator.ts";
 import { MeshProcess, startMesh, waitConnected, waitConverged, waitFor, type Mesh } from "./helpers/mesh-process.ts";
 
 const execFileP = promisify(execFile);
@@ -107,6 +107,25 @@ describe("mesh of 5 processes on loopback", () => {
     await n(2).opJson("/mesh/debug/publish", { topic: CATALOG_TOPIC, type: "catalog.deltas", body: { deltas: [{ kind: "user", id: "forged", fields: { role: { v: "admin", t: stamp } } }] } });
     await waitFor("forged delta counted on node 3", async () => (await n(3).metric("peerstack_deltas_forged_dropped_total")) > before, 3000);
     for (const p of mesh.nodes) expect(await p.record("user", "forged")).toBeUndefined();
+  });
+
+  it("anti-entropy: a relayed state stamped as the receiver is dropped and counted; one of a connected author is left to it", async () => {
+    const forgedOn3 = async () => Number(/^peerstack_deltas_forged_dropped_total\{path="anti-entropy"\} (\d+)/m.exec(await n(3).opJson<string>("/metrics"))?.[1]);
+    const before = await forgedOn3();
+    const stamp = (node: string) => ({ wallMs: Date.now() + 1000, counter: 0, node });
+    const states = [
+      { kind: "role_assignment", id: "ae-forged-self", fields: { role: { v: "admin", t: stamp(n(3).id) } } },
+      { kind: "role_assignment", id: "ae-forged-peer", fields: { role: { v: "admin", t: stamp(n(1).id) } } },
+    ];
+    const r = await n(2).opJson<{ type: string }>("/mesh/debug/request", { peer: n(3).id, protocol: AE_PROTOCOL, type: "ae.exchange", body: { buckets: [], states } });
+    expect(r.type).toBe("ae.exchange");
+    expect(await forgedOn3()).toBe(before + 1);
+    expect(await n(3).metric("peerstack_deltas_relay_deferred_total")).toBeGreaterThanOrEqual(1);
+    await new Promise((res) => setTimeout(res, 2500)); // a few anti-entropy rounds
+    for (const p of mesh.nodes) {
+      expect(await p.record("role_assignment", "ae-forged-self")).toBeUndefined();
+      expect(await p.record("role_assignment", "ae-forged-peer")).toBeUndefined();
+    }
   });
 
   it("version skew: a higher minor is accepted, a higher major refused with a log line", async () => {
