@@ -12,7 +12,7 @@ describe("native routes are not on the public port", () => {
   const saved = process.env.PEERSTACK_RECONCILER;
   beforeAll(async () => {
     process.env.PEERSTACK_RECONCILER = "off";
-    mesh = await startMesh(1, { prefix: "psnative-" });
+    mesh = await startMesh(1, { prefix: "psnative-", spec: () => ({ args: ["--metrics", "127.0.0.1:0"] }) });
   }, 60_000);
   afterAll(async () => {
     await mesh?.destroy();
@@ -60,5 +60,12 @@ describe("native routes are not on the public port", () => {
     expect(await node.record("labnote", "op1")).toMatchObject({ v: 1 });
     expect(await node.opJson<string>("/metrics")).toContain("# TYPE");
     expect((await node.op("/mesh/nodes/x", { method: "DELETE" })).status).toBe(404); // unknown member, in the operator's body
+  });
+
+  it("--metrics serves /metrics alone on its own address", async () => {
+    const line = mesh.nodes[0].logs.find((l) => l.includes('"msg":"listening"'))!;
+    const url = (JSON.parse(line) as { metrics: string }).metrics;
+    expect(await (await fetch(`${url}/metrics`)).text()).toContain("# TYPE");
+    expect((await fetch(`${url}/mesh/records/user`)).status).toBe(404);
   });
 });
