@@ -48,6 +48,17 @@ function rc(file: string): Record<string, string> {
 
 export function labClient(o: { dir: string; name: string; subnet: string }): LabClient {
   const url = (k: number) => `http://${o.subnet}.${10 + k}:8774`;
+  // One parse for API and operator answers: JSON when it is, else the text under `text`.
+  async function toReply(res: Response): Promise<Reply> {
+    const text = await res.text();
+    let json: Record<string, unknown> = {};
+    try {
+      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      json = { text };
+    }
+    return { status: res.status, json, headers: res.headers };
+  }
   async function call(k: number, method: string, path: string, token: string, body?: unknown): Promise<Reply> {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -57,14 +68,7 @@ export function labClient(o: { dir: string; name: string; subnet: string }): Lab
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(60_000),
         });
-        const text = await res.text();
-        let json: Record<string, unknown> = {};
-        try {
-          json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-        } catch {
-          json = { text };
-        }
-        return { status: res.status, json, headers: res.headers };
+        return await toReply(res);
       } catch (err) {
         if (attempt > 0) throw new Error(`${method} ${url(k)}${path}: ${(err as Error).message}`, { cause: err });
         await sleep(500);
@@ -78,14 +82,7 @@ export function labClient(o: { dir: string; name: string; subnet: string }): Lab
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(60_000),
     });
-    const text = await res.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch {
-      json = { text };
-    }
-    return { status: res.status, json, headers: res.headers };
+    return toReply(res);
   }
   const nft = (k: number, script: string) => {
     const r = spawnSync("ip", ["netns", "exec", `${o.name}-n${k}`, "nft", "-f", "-"], { input: script, encoding: "utf8" });
