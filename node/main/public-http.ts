@@ -1,8 +1,9 @@
-// The public listener: the OpenStack API (mounted by node/main/api-wiring.ts) and /healthz, nothing
-// else. Native routes live on the operator listener (node/main/operator-http.ts): a raw record write
+// The public listener: the OpenStack API (mounted by node/main/api-wiring.ts), /healthz and the static
+// web dashboard under /dashboard (a client of that API), nothing else. Native routes live on the operator listener (node/main/operator-http.ts): a raw record write
 // here would let anyone who reaches the API port make themselves admin (issue #13).
 import Fastify, { type FastifyInstance } from "fastify";
 import { useErrorStyle } from "../../api-gateway/error-bodies.ts";
+import { serveDashboard } from "./dashboard-files.ts";
 
 export function buildPublicHttp(health: () => { node: string; name: string; peers: number }): FastifyInstance {
   // Router options as api-gateway/app.ts buildApp sets them (OpenStack clients add trailing slashes).
@@ -10,6 +11,7 @@ export function buildPublicHttp(health: () => { node: string; name: string; peer
   // Unknown paths (the native ones included) answer 404 in the API's own error body.
   useErrorStyle(app as unknown as FastifyInstance, "keystone");
   app.get("/healthz", async () => ({ ok: true, ...health() }));
+  serveDashboard(app as unknown as FastifyInstance);
   return app as unknown as FastifyInstance;
 }
 
