@@ -91,7 +91,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   const sep = config.http.lastIndexOf(":");
   const httpHost = config.http.slice(0, sep).replace(/^\[|\]$/g, "");
   // --- placement hook (node/main/placement-wiring.ts): ledger, adverts, bidder, requester, quota escrow.
-  const placement = await startPlacement({ dataDir: config.dataDir, self: id, az: config.az, store, transport, log: log.child({ component: "placement" }), advertMs: config.advertMs });
+  const placement = await startPlacement({ dataDir: config.dataDir, self: id, az: config.az, store, transport, log: log.child({ component: "placement" }), advertMs: config.advertMs, placeTimeoutMs: config.placeTimeoutMs, members: () => members.view() });
   placementRoutes(app, id, placement, { debug: config.debugRoutes }); // GET /peerstack/ledger, /peerstack/quota/:project, /peerstack/placement/stats
   // --- end placement hook
   // --- images hook (node/main/images-wiring.ts): blob store, blob stream, fetcher (the reconciler's ImageSource), Glance.
