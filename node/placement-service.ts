@@ -7,7 +7,7 @@ import { NoValidHostError, type GroupPolicy, type ImageProperties, type RequestS
 import type { Clock } from "../protocol/clock.ts";
 import type { Requester } from "./auction/requester.ts";
 import type { QuotaEscrow } from "./quota/escrow.ts";
-import type { CrdtStore } from "./store/crdt-store.ts";
+import type { CrdtStore, RecordDelta } from "./store/crdt-store.ts";
 import { isScheduling } from "./placement-expiry.ts";
 
 export const SERVER_KIND = "server";
@@ -52,6 +52,9 @@ export interface PlacementServiceComponents {
    *  and the record carries that deadline (`place_by`) for the other nodes. */
   clock?: Clock;
   placeTimeoutMs?: number;
+  /** Pushes the new record to peers before the 202 (best effort, node/mesh/acks.ts): a front node killed
+   *  right after answering must not take the only copy, or no survivor could end it (issue #22). */
+  replicate?(deltas: RecordDelta[]): Promise<unknown>;
 }
 
 /**
@@ -187,13 +190,15 @@ export function placementService(): (c: PlacementServiceComponents) => Placement
           ...(c.clock ? { place_by: c.clock.now() + placeTimeoutMs, place_attempt: 1 } : {}),
         };
         inFlight.add(req.id); // before the record is visible: the expiry watcher must not take it for an orphan
+        let delta: RecordDelta;
         try {
-          await c.store.put(SERVER_KIND, req.id, fields);
+          delta = await c.store.put(SERVER_KIND, req.id, fields);
         } catch (err) {
           inFlight.delete(req.id);
           await c.quota.release(req.project, quotaOf(req.flavor));
           throw err;
         }
+        await c.replicate?.([delta]).catch(() => {}); // committed here either way: gossip delivers it later
         return { record: { ...c.store.get(SERVER_KIND, req.id) }, placed: place(req, spec) };
       },
     };

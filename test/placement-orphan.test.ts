@@ -50,8 +50,9 @@ describe("placement orphaned by a killed front node", () => {
     const survivors = c.nodes.filter((_, i) => i !== FRONT);
     const id = String(r.body.server.id);
     const scheduling = await survivors[0].record("server", id, 10_000);
-    // The record carries its deadline; it may already have replicated as scheduling, or not at all yet.
-    if (scheduling?.task_state === "scheduling") expect(scheduling).toMatchObject({ place_attempt: 1, scheduled_by: frontId });
+    // The 202 came after the record was pushed to a peer: had it stayed on the killed node alone (as under
+    // load before), no survivor could ever end it. It carries its deadline and attempt.
+    expect(scheduling).toMatchObject({ status: "BUILD", task_state: "scheduling", place_attempt: 1, scheduled_by: frontId });
     const ended = await waitFor("the orphaned server ended as ERROR on every survivor", async () => {
       const rs = await Promise.all(survivors.map((p) => p.record("server", id)));
       return rs.every((x) => x?.status === "ERROR") ? rs[0] : undefined;

@@ -23,7 +23,7 @@ import { placementExpiry, type MemberLiveness } from "../placement-expiry.ts";
 import type { MemberView } from "../mesh/membership.ts";
 import { QUOTA_TOPIC, quotaEscrow, type QuotaEscrow } from "../quota/escrow.ts";
 import { systemClock, systemRandom } from "../runtime/system.ts";
-import type { CrdtStore } from "../store/crdt-store.ts";
+import type { CrdtStore, RecordDelta } from "../store/crdt-store.ts";
 import { LevelKv } from "../store/level-kv.ts";
 import type { Resources } from "../../protocol/placement/index.ts";
 import { COMPUTE_SERVICE } from "../../protocol/records.ts";
@@ -43,6 +43,8 @@ export interface PlacementWiring {
   placeTimeoutMs?: number;
   /** Membership's view, for ending the placements of a dead front node. */
   members?: () => MemberView[];
+  /** Write acks (node/mesh/acks.ts): a new server record is on a peer before POST /servers answers. */
+  replicate?: (deltas: RecordDelta[]) => Promise<unknown>;
   env?: Record<string, string | undefined>;
 }
 
@@ -144,7 +146,7 @@ export async function startPlacement(w: PlacementWiring): Promise<RunningPlaceme
   // Reserves: every node keeps a small share of each project's rights, so it can create while cut off.
   const quota = quotaEscrow({ fullSyncMs: 15_000, reserveMs: 10_000 })({ clock, random: random.fork("quota"), transport: w.transport, hlc: w.store.hlc, kv: quotaKv });
   await quota.start();
-  const placement = placementService()({ store: w.store, quota, requester: timed, self: w.self, clock, placeTimeoutMs: w.placeTimeoutMs });
+  const placement = placementService()({ store: w.store, quota, requester: timed, self: w.self, clock, placeTimeoutMs: w.placeTimeoutMs, replicate: w.replicate });
   // Placements nobody will finish (their front node died or restarted) end as ERROR on some live node.
   const expiry = placementExpiry()({
     self: w.self,
