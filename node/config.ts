@@ -25,6 +25,8 @@ export interface NodeConfig {
   writeAcks: number;
   antiEntropyMs: number;
   advertMs: number;
+  /** A placement not finished by then fails; the deadline is in the server record (node/placement-expiry.ts). */
+  placeTimeoutMs: number;
   logLevel: string;
   /** Enables /mesh/debug/* routes (tests: crafted gossip). */
   debugRoutes: boolean;
@@ -52,6 +54,7 @@ export function defaultConfig(hostname: string, dataDir = ".peerstack/node"): No
     writeAcks: 1,
     antiEntropyMs: 3000,
     advertMs: 1000,
+    placeTimeoutMs: 60_000,
     logLevel: "info",
     debugRoutes: false,
   };
@@ -70,6 +73,7 @@ const FLAGS: Record<string, keyof NodeConfig> = {
   "--acks": "writeAcks",
   "--anti-entropy-ms": "antiEntropyMs",
   "--advert-ms": "advertMs",
+  "--place-timeout-ms": "placeTimeoutMs",
   "--log-level": "logLevel",
   "--debug-routes": "debugRoutes",
 };
@@ -85,6 +89,7 @@ const ENV: Record<string, keyof NodeConfig> = {
   PEERSTACK_NAME: "name",
   PEERSTACK_AZ: "az",
   PEERSTACK_WRITE_ACKS: "writeAcks",
+  PEERSTACK_PLACE_TIMEOUT_MS: "placeTimeoutMs",
   PEERSTACK_LOG_LEVEL: "logLevel",
   PEERSTACK_DEBUG_ROUTES: "debugRoutes",
 };

@@ -7,7 +7,8 @@ import { NoValidHostError, type GroupPolicy, type ImageProperties, type RequestS
 import type { Clock } from "../protocol/clock.ts";
 import type { Requester } from "./auction/requester.ts";
 import type { QuotaEscrow } from "./quota/escrow.ts";
-import type { CrdtStore } from "./store/crdt-store.ts";
+import type { CrdtStore, RecordDelta } from "./store/crdt-store.ts";
+import { isScheduling } from "./placement-expiry.ts";
 
 export const SERVER_KIND = "server";
 
@@ -45,11 +46,15 @@ export interface PlacementServiceComponents {
   store: ServerStore;
   quota: QuotaEscrow;
   requester: Requester;
-  /** This node's id: records it schedules carry `scheduled_by`, so it can recover them after a crash. */
+  /** This node's id: records it schedules carry `scheduled_by`, so it can end them after a crash. */
   self?: string;
-  /** With a clock, a placement that has not finished in `placeTimeoutMs` fails (see PlacementDeadlineError). */
+  /** With a clock, a placement that has not finished in `placeTimeoutMs` fails (see PlacementDeadlineError),
+   *  and the record carries that deadline (`place_by`) for the other nodes. */
   clock?: Clock;
   placeTimeoutMs?: number;
+  /** Pushes the new record to peers before the 202 (best effort, node/mesh/acks.ts): a front node killed
+   *  right after answering must not take the only copy, or no survivor could end it (issue #22). */
+  replicate?(deltas: RecordDelta[]): Promise<unknown>;
 }
 
 /**
@@ -70,16 +75,15 @@ export interface PlacementService {
   createServer(req: CreateServerRequest): Promise<CreatedServer>;
   /** Quota amounts a server holds (returned by whoever deletes it, once). */
   quotaOf(flavor: CreateServerRequest["flavor"]): { instances: number; cores: number; ram: number };
-  /**
-   * After a restart: servers this node was scheduling when it died (BUILD, task_state scheduling, no
-   * host) go to ERROR "No valid host was found" and their quota is returned. Call once, before serving.
-   */
-  recover(): Promise<number>;
+  /** True while this process runs the auction of that server (node/placement-expiry.ts leaves it alone). */
+  placing(serverId: string): boolean;
 }
 
 export function placementService(): (c: PlacementServiceComponents) => PlacementService {
   return (c) => {
     const quotaOf = (f: CreateServerRequest["flavor"]) => ({ instances: 1, cores: f.vcpus, ram: f.ram });
+    const placeTimeoutMs = c.placeTimeoutMs ?? DEFAULT_PLACE_TIMEOUT_MS;
+    const inFlight = new Set<string>();
 
     function validate(req: CreateServerRequest): void {
       const f = req.flavor;
@@ -119,7 +123,7 @@ export function placementService(): (c: PlacementServiceComponents) => Placement
     function withDeadline<T>(work: Promise<T>, serverId: string): Promise<T> {
       const clock = c.clock;
       if (!clock) return work;
-      const ms = c.placeTimeoutMs ?? DEFAULT_PLACE_TIMEOUT_MS;
+      const ms = placeTimeoutMs;
       return new Promise<T>((resolve, reject) => {
         const cancel = clock.schedule(ms, () => reject(new PlacementDeadlineError(serverId, ms)));
         work.then(
@@ -135,31 +139,34 @@ export function placementService(): (c: PlacementServiceComponents) => Placement
       });
     }
 
+    // Another node may have ended the placement meanwhile (this node was silent past the deadline):
+    // then neither the award nor a failure is written, and the awarded host frees its stray claim.
+    const stillOurs = (id: string) => isScheduling(c.store.get(SERVER_KIND, id));
+    // Deleted while scheduling (the API removes an unplaced record at once): the quota is still ours to return.
+    const deletedMeanwhile = (id: string) => c.store.get(SERVER_KIND, id) === undefined;
+
     async function place(req: CreateServerRequest, spec: RequestSpec): Promise<Record<string, unknown>> {
       try {
         if (req.hints?.same_host?.length && spec.sameHost?.length === 0) throw new NoValidHostError(req.id, 0, "same_host names no placed server.");
         const p = await withDeadline(c.requester.place(spec), req.id);
-        await c.store.put(SERVER_KIND, req.id, { host: p.host, placement_attempt: p.attempt, task_state: "spawning" });
+        // The same fields as an ender's ERROR write (node/placement-expiry.ts): racing, one wins whole.
+        if (stillOurs(req.id)) await c.store.put(SERVER_KIND, req.id, { host: p.host, placement_attempt: p.attempt, status: "BUILD", task_state: "spawning" });
+        else if (deletedMeanwhile(req.id)) await c.quota.release(req.project, quotaOf(req.flavor));
       } catch (err) {
         const message = err instanceof NoValidHostError ? err.message : `No valid host was found. ${String(err)}`;
-        await c.store.put(SERVER_KIND, req.id, { status: "ERROR", task_state: null, fault: { code: 500, message } });
-        await c.quota.release(req.project, quotaOf(req.flavor)); // never placed: the front node returns it
+        if (stillOurs(req.id)) {
+          await c.store.put(SERVER_KIND, req.id, { status: "ERROR", task_state: null, host: null, fault: { code: 500, message } });
+          await c.quota.release(req.project, quotaOf(req.flavor)); // never placed: the front node returns it
+        } else if (deletedMeanwhile(req.id)) await c.quota.release(req.project, quotaOf(req.flavor));
+      } finally {
+        inFlight.delete(req.id);
       }
       return { ...c.store.get(SERVER_KIND, req.id) };
     }
 
     return {
       quotaOf,
-      async recover() {
-        if (!c.self) return 0;
-        const orphans = c.store.list(SERVER_KIND, (r) => r.scheduled_by === c.self && r.task_state === "scheduling" && r.status === "BUILD" && typeof r.host !== "string");
-        for (const r of orphans) {
-          const message = "No valid host was found. The node scheduling this server restarted before it was placed.";
-          await c.store.put(SERVER_KIND, r.id, { status: "ERROR", task_state: null, fault: { code: 500, message } });
-          await c.quota.release(String(r.project_id), quotaOf({ id: String(r.flavor_id), vcpus: Number(r.vcpus), ram: Number(r.ram), disk: Number(r.disk) }));
-        }
-        return orphans.length;
-      },
+      placing: (id) => inFlight.has(id),
       async createServer(req) {
         validate(req);
         const spec = specOf(req);
@@ -179,13 +186,19 @@ export function placementService(): (c: PlacementServiceComponents) => Placement
           task_state: "scheduling",
           host: null,
           ...(c.self ? { scheduled_by: c.self } : {}),
+          // The deadline in the record: any node can end the placement if this one dies (placement-expiry.ts).
+          ...(c.clock ? { place_by: c.clock.now() + placeTimeoutMs, place_attempt: 1 } : {}),
         };
+        inFlight.add(req.id); // before the record is visible: the expiry watcher must not take it for an orphan
+        let delta: RecordDelta;
         try {
-          await c.store.put(SERVER_KIND, req.id, fields);
+          delta = await c.store.put(SERVER_KIND, req.id, fields);
         } catch (err) {
+          inFlight.delete(req.id);
           await c.quota.release(req.project, quotaOf(req.flavor));
           throw err;
         }
+        await c.replicate?.([delta]).catch(() => {}); // committed here either way: gossip delivers it later
         return { record: { ...c.store.get(SERVER_KIND, req.id) }, placed: place(req, spec) };
       },
     };

@@ -97,7 +97,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   const app = buildPublicHttp(() => ({ node: id, name: config.name, peers: transport.peers().length }));
   const metricsApp = config.metrics ? buildMetricsHttp(registry) : undefined;
   // --- placement hook (node/main/placement-wiring.ts): ledger, adverts, bidder, requester, quota escrow.
-  const placement = await startPlacement({ dataDir: config.dataDir, self: id, az: config.az, store, transport, log: log.child({ component: "placement" }), advertMs: config.advertMs });
+  const placement = await startPlacement({ dataDir: config.dataDir, self: id, az: config.az, store, transport, log: log.child({ component: "placement" }), advertMs: config.advertMs, placeTimeoutMs: config.placeTimeoutMs, members: () => members.view(), replicate: (deltas) => acks.replicate(deltas) });
   placementRoutes(ops, id, placement, { debug: config.debugRoutes }); // GET /peerstack/ledger, /peerstack/quota/:project, /peerstack/placement/stats
   // --- end placement hook
   // --- images hook (node/main/images-wiring.ts): blob store, blob stream, fetcher (the reconciler's ImageSource), Glance.

@@ -19,9 +19,11 @@ import { bidder, type Bidder } from "../auction/bidder.ts";
 import { requester, type Requester } from "../auction/requester.ts";
 import type { Transport } from "../mesh/transport.ts";
 import { placementService, SERVER_KIND, type PlacementService } from "../placement-service.ts";
+import { placementExpiry, type MemberLiveness } from "../placement-expiry.ts";
+import type { MemberView } from "../mesh/membership.ts";
 import { QUOTA_TOPIC, quotaEscrow, type QuotaEscrow } from "../quota/escrow.ts";
 import { systemClock, systemRandom } from "../runtime/system.ts";
-import type { CrdtStore } from "../store/crdt-store.ts";
+import type { CrdtStore, RecordDelta } from "../store/crdt-store.ts";
 import { LevelKv } from "../store/level-kv.ts";
 import type { Resources } from "../../protocol/placement/index.ts";
 import { COMPUTE_SERVICE } from "../../protocol/records.ts";
@@ -37,6 +39,12 @@ export interface PlacementWiring {
   transport: Transport;
   log: Logger;
   advertMs?: number;
+  /** The deadline of a placement (ms); recorded in the server record (node/placement-expiry.ts). */
+  placeTimeoutMs?: number;
+  /** Membership's view, for ending the placements of a dead front node. */
+  members?: () => MemberView[];
+  /** Write acks (node/mesh/acks.ts): a new server record is on a peer before POST /servers answers. */
+  replicate?: (deltas: RecordDelta[]) => Promise<unknown>;
   env?: Record<string, string | undefined>;
 }
 
@@ -61,6 +69,12 @@ export function hostTotals(dataDir: string, env: Record<string, string | undefin
     ramMb: num(env.PEERSTACK_RAM_MB, Math.max(0, Math.floor(totalmem() / 1024 / 1024) - 512)),
     diskGb: num(env.PEERSTACK_DISK_GB, Math.floor((fs.blocks * fs.bsize) / 1024 ** 3)),
   };
+}
+
+/** Membership's view as the expiry rule reads it (when each member's last advert arrived). */
+function livenessOf(self: string, view: MemberView[], now: number): MemberLiveness[] {
+  const out: MemberLiveness[] = view.filter((m) => m.id !== self).map((m) => ({ id: m.id, state: m.state, lastHeardMs: m.lastAdvertAgoMs === null ? undefined : now - m.lastAdvertAgoMs }));
+  return [...out, { id: self, state: "alive", lastHeardMs: now }];
 }
 
 const n = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
@@ -132,8 +146,21 @@ export async function startPlacement(w: PlacementWiring): Promise<RunningPlaceme
   // Reserves: every node keeps a small share of each project's rights, so it can create while cut off.
   const quota = quotaEscrow({ fullSyncMs: 15_000, reserveMs: 10_000 })({ clock, random: random.fork("quota"), transport: w.transport, hlc: w.store.hlc, kv: quotaKv });
   await quota.start();
-  const placement = placementService()({ store: w.store, quota, requester: timed, self: w.self, clock });
-  const recovered = await placement.recover();
+  const placement = placementService()({ store: w.store, quota, requester: timed, self: w.self, clock, placeTimeoutMs: w.placeTimeoutMs, replicate: w.replicate });
+  // Placements nobody will finish (their front node died or restarted) end as ERROR on some live node.
+  const expiry = placementExpiry()({
+    self: w.self,
+    clock,
+    store: w.store,
+    quota,
+    quotaOf: (r) => placement.quotaOf({ id: String(r.flavor_id), vcpus: n(r.vcpus), ram: n(r.ram), disk: n(r.disk) }),
+    members: () => livenessOf(w.self, w.members?.() ?? [], clock.now()),
+    placing: (id) => placement.placing(id),
+    onEnded: (server, message) => w.log.info({ server, message }, "ended a placement nobody will finish"),
+    onError: (server, err) => w.log.warn({ server, err: String(err) }, "ending an expired placement failed"),
+  });
+  const recovered = await expiry.sweep();
+  expiry.start();
   // Deleted servers, volumes and snapshots give their quota back here, on the host that removes them.
   const returns = ownerRelease({
     self: w.self,
@@ -178,6 +205,7 @@ export async function startPlacement(w: PlacementWiring): Promise<RunningPlaceme
     decisions,
     async stop() {
       clearInterval(sweep);
+      expiry.stop();
       off();
       returns.stop();
       await returns.idle();
