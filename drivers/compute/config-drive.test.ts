@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { configDriveTree, netmaskOf } from "./config-drive.ts";
+import { configDriveTree, netmask6Of, netmaskOf } from "./config-drive.ts";
 import type { ConfigDriveData } from "./interface.ts";
 
 const data: ConfigDriveData = {
@@ -47,6 +47,13 @@ describe("config drive tree", () => {
     const t = configDriveTree({ ...data, userDataBase64: undefined });
     expect(parse(t["ec2/latest/meta-data.json"])).toMatchObject({ "instance-id": data.uuid, hostname: "web-1", "local-ipv4": "10.0.0.5", "public-keys": { "0=k1": { "openssh-key": data.keys[0]!.data } } });
     expect(Object.keys(t).some((k) => k.endsWith("user_data") || k.endsWith("user-data"))).toBe(false);
+  });
+
+  it("an IPv6 fixed IP is an ipv6 network with Nova's v6 netmask and a :: default route (not an error)", () => {
+    const nd = parse(configDriveTree({ ...data, networks: [{ link: "tap1234", networkId: "net-1", address: "fd00:1::5/64", gateway: "fd00:1::1" }] })["openstack/latest/network_data.json"]);
+    expect((nd.networks as unknown[])[0]).toMatchObject({ type: "ipv6", ip_address: "fd00:1::5", netmask: "ffff:ffff:ffff:ffff:0:0:0:0", routes: [{ network: "::", netmask: "::", gateway: "fd00:1::1" }] });
+    expect(netmask6Of("::/0")).toBe("0:0:0:0:0:0:0:0");
+    expect(netmask6Of("fd00::/56")).toBe("ffff:ffff:ffff:ff00:0:0:0:0");
   });
 
   it("netmask of a prefix", () => {

@@ -36,8 +36,8 @@ export function networkData(d: ConfigDriveData): Record<string, unknown> {
     type: n.address.includes(":") ? "ipv6" : "ipv4",
     link: n.link,
     ip_address: n.address.split("/")[0],
-    netmask: netmaskOf(n.address),
-    routes: n.gateway ? [{ network: "0.0.0.0", netmask: "0.0.0.0", gateway: n.gateway }] : [],
+    netmask: n.address.includes(":") ? netmask6Of(n.address) : netmaskOf(n.address),
+    routes: n.gateway ? [n.address.includes(":") ? { network: "::", netmask: "::", gateway: n.gateway } : { network: "0.0.0.0", netmask: "0.0.0.0", gateway: n.gateway }] : [],
     network_id: n.networkId,
     services: (n.dns ?? []).map((a) => ({ type: "dns", address: a })),
   }));
@@ -53,9 +53,18 @@ export function netmaskOf(cidr: string): string {
   return [24, 16, 8, 0].map((s) => (m >>> s) & 255).join(".");
 }
 
+/** The IPv6 netmask of a CIDR, as Nova writes it (e.g. ffff:ffff:ffff:ffff:0:0:0:0). */
+export function netmask6Of(cidr: string): string {
+  const bits = Number(cidr.split("/")[1] ?? 128);
+  if (!Number.isInteger(bits) || bits < 0 || bits > 128) throw new Error(`"${cidr}" has no IPv6 prefix length`);
+  return Array.from({ length: 8 }, (_, g) => {
+    const take = Math.max(0, Math.min(16, bits - g * 16));
+    return ((0xffff << (16 - take)) & 0xffff).toString(16);
+  }).join(":");
+}
+
 /** EC2's meta-data.json (cloud-init's ConfigDrive source reads it for the ec2 metadata). */
 export function ec2MetaData(d: ConfigDriveData): Record<string, unknown> {
-  const first = d.networks[0];
   return {
     "ami-id": "ami-00000001",
     "ami-launch-index": d.launchIndex ?? 0,
@@ -63,7 +72,7 @@ export function ec2MetaData(d: ConfigDriveData): Record<string, unknown> {
     "instance-type": d.instanceType ?? "",
     hostname: d.hostname,
     "local-hostname": d.hostname,
-    "local-ipv4": first ? first.address.split("/")[0] : null,
+    "local-ipv4": d.networks.find((n) => !n.address.includes(":"))?.address.split("/")[0] ?? null,
     placement: { "availability-zone": d.availabilityZone },
     "public-keys": Object.fromEntries(d.keys.map((k, i) => [`${i}=${k.name}`, { "openssh-key": k.data }])),
     "reservation-id": `r-${d.uuid.slice(0, 8)}`,
