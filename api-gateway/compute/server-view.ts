@@ -93,7 +93,8 @@ export function serverView(ctx: GatewayContext, req: FastifyRequest, auth: AuthC
     "OS-DCF:diskConfig": "MANUAL",
     progress: 0,
     "OS-EXT-AZ:availability_zone": str(s.availability_zone, str(ctx.store.get("node", str(s.host))?.az, "nova")),
-    config_drive: "",
+    // Nova's string: "True" when the owner host attached a config drive.
+    config_drive: s.config_drive === true ? "True" : "",
     key_name: meta.key_name ?? (typeof s.key_name === "string" ? s.key_name : null),
     "OS-SRV-USG:launched_at": typeof s.launched_at === "string" ? s.launched_at : null,
     "OS-SRV-USG:terminated_at": null,

@@ -92,6 +92,20 @@ describe("Nova servers routes", () => {
     expect(asAdmin.flavor).toMatchObject({ vcpus: 1, ram: 512, disk: 1, original_name: "m1.tiny" });
   });
 
+  it("config_drive: true/\"False\" recorded as the request, absent left to the node, junk 400; shown \"True\" once the owner attached one", async () => {
+    const on = (await boot(bob, { config_drive: true })).json().server;
+    expect(g.store.get("server", on.id)!.config_drive_requested).toBe(true);
+    const off = (await boot(bob, { config_drive: "False" })).json().server;
+    expect(g.store.get("server", off.id)!.config_drive_requested).toBe(false);
+    const dflt = (await boot(bob)).json().server;
+    expect(g.store.get("server", dflt.id)).not.toHaveProperty("config_drive_requested");
+    const bad = await boot(bob, { config_drive: "maybe" });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().badRequest.message).toMatch(/config_drive/);
+    await g.store.put("server", on.id, { config_drive: true });
+    expect((await nova("GET", `/servers/${on.id}`, bob)).json().server.config_drive).toBe("True");
+  });
+
   it("create validation: flavor, image, key, user_data, networks at 2.37; quota exceeded is 403", async () => {
     expect((await boot(bob, { flavorRef: "99" })).json().badRequest.message).toBe("Flavor 99 could not be found.");
     expect((await boot(bob, { imageRef: "nope" })).statusCode).toBe(400);

@@ -48,6 +48,16 @@ function refId(v: unknown, what: string): string {
   return v.replace(/\/+$/, "").split("/").pop()!;
 }
 
+/** Nova's config_drive: a boolean or its string forms ("True", "false", "1" …); absent/null = the node's default. */
+function configDriveOf(v: unknown): boolean | undefined {
+  if (v === undefined || v === null || v === "") return undefined;
+  if (typeof v === "boolean") return v;
+  const t = String(v).toLowerCase();
+  if (["true", "1", "yes", "on", "t", "y"].includes(t)) return true;
+  if (["false", "0", "no", "off", "f", "n"].includes(t)) return false;
+  throw new InvalidRequestError(`Invalid input for field/attribute config_drive. Value: ${String(v)}. ${JSON.stringify(v)} is not of type 'boolean', 'string'`);
+}
+
 function metadataOf(v: unknown): Record<string, string> {
   if (v === undefined) return {};
   if (!v || typeof v !== "object" || Array.isArray(v)) throw new InvalidRequestError("Invalid input for field/attribute metadata. Value: must be an object");
@@ -125,6 +135,7 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
       if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(u) || u.length > 65535) throw new InvalidRequestError("User data needs to be valid base 64.");
       userData = u;
     }
+    const configDrive = configDriveOf(b.config_drive);
     const extra = metadataOf(b.metadata);
     const groups = securityGroups(project, b.security_groups);
     const minCount = Number(b.min_count ?? 1);
@@ -179,6 +190,8 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
             created_ports: sp.created,
             metadata: { hostname: nm.replace(/[^A-Za-z0-9-]/g, "-").slice(0, 63), key_name: keyName, ssh_keys: publicKey ? [publicKey] : [], user_data: userData, extra },
             key_name: keyName ?? null,
+            // The owner host's default applies when the request does not say.
+            ...(configDrive !== undefined ? { config_drive_requested: configDrive } : {}),
             security_groups: groups.names,
             desired: "active",
             vm_state: "building",

@@ -31,6 +31,27 @@ export interface GuestMetadata {
   extra?: Record<string, string>;
 }
 
+/** What the config drive (OpenStack `config-2`) tells the guest; see config-drive.ts. */
+export interface ConfigDriveData {
+  uuid: string;
+  name: string;
+  hostname: string;
+  availabilityZone: string;
+  projectId: string;
+  launchIndex?: number;
+  instanceType?: string;
+  keys: Array<{ name: string; data: string }>;
+  /** Nova's server metadata (key/values). */
+  meta?: Record<string, string>;
+  /** As the compute API stores it. */
+  userDataBase64?: string;
+  securityGroups?: string[];
+  /** One per NIC: id (Nova uses the tap name), MAC, MTU. */
+  links: Array<{ id: string; mac: string; mtu?: number }>;
+  /** One per fixed IP: the link it is on, CIDR address, gateway, DNS servers. */
+  networks: Array<{ link: string; networkId: string; address: string; gateway?: string; dns?: string[] }>;
+}
+
 export interface ServerSpec {
   /** The server's id (the catalog's UUID); names the instance directory. */
   id: string;
@@ -42,6 +63,8 @@ export interface ServerSpec {
   disks: DiskSpec[];
   nics: NicSpec[];
   metadata?: GuestMetadata;
+  /** Built into a read-only `config-2` ISO at each start (absent: no config drive). */
+  configDrive?: ConfigDriveData;
   /** Direct kernel boot (much faster under TCG); the root still comes from the disk. */
   kernel?: { path: string; initrd?: string; cmdline?: string };
   /** Start the hypervisor inside this network namespace (where the taps live). */

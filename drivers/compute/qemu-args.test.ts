@@ -47,6 +47,14 @@ describe("qemuArgs", () => {
     expect(after("-chardev")).toEqual(["file,id=console,path=/state/srv-1/console.log,append=on"]);
   });
 
+  it("a config drive is a read-only IDE CD-ROM of the instance dir's ISO; none without one", () => {
+    expect(after("-drive").filter((d) => d!.includes("configdrive"))).toEqual([]);
+    const cd = qemuArgs({ spec: { ...spec, configDrive: { uuid: "u", name: "n", hostname: "h", availabilityZone: "az", projectId: "p", keys: [], links: [], networks: [] } }, paths, accel: "tcg", diskFormats: ["qcow2", "raw"] });
+    const drives = cd.flatMap((a, i) => (a === "-drive" ? [cd[i + 1]] : []));
+    expect(drives).toContain("file=/state/srv-1/config-drive.iso,if=none,id=configdrive,format=raw,media=cdrom,readonly=on");
+    expect(cd).toContain("ide-cd,drive=configdrive,bus=ide.1");
+  });
+
   it("direct kernel boot adds mitigations=off", () => {
     expect(after("-append")).toEqual(["console=ttyS0 quiet mitigations=off"]);
     expect(after("-initrd")).toEqual(["/k/initrd.gz"]);

@@ -12,6 +12,8 @@ export interface InstancePaths {
   /** Per-start facts (accel, start time) written by the driver. */
   runtime: string;
   fwcfgDir: string;
+  /** The config drive ISO (rebuilt at each start when the spec asks for one). */
+  configDrive: string;
 }
 
 export function instancePaths(stateDir: string, id: string): InstancePaths {
@@ -24,6 +26,7 @@ export function instancePaths(stateDir: string, id: string): InstancePaths {
     pidfile: join(dir, "qemu.pid"),
     runtime: join(dir, "runtime.json"),
     fwcfgDir: join(dir, "fwcfg"),
+    configDrive: join(dir, "config-drive.iso"),
   };
 }
 
@@ -82,6 +85,11 @@ export function qemuArgs({ spec, paths, accel, diskFormats }: QemuArgsInput): st
     a.push("-netdev", `tap,id=net${i},ifname=${esc(n.tap)},script=no,downscript=no`);
     a.push("-device", `virtio-net-pci,netdev=net${i},mac=${n.mac},romfile=${n.mtu ? `,host_mtu=${n.mtu}` : ""}`);
   });
+  if (spec.configDrive) {
+    // A read-only CD-ROM on the IDE bus (Nova's default): it takes no virtio disk name, so volumes stay vdb, vdc …
+    a.push("-drive", `file=${esc(paths.configDrive)},if=none,id=configdrive,format=raw,media=cdrom,readonly=on`);
+    a.push("-device", "ide-cd,drive=configdrive,bus=ide.1");
+  }
   for (const key of Object.keys(fwCfgEntries(spec))) {
     a.push("-fw_cfg", `name=${FW_CFG_PREFIX}/${key},file=${esc(join(paths.fwcfgDir, key))}`);
   }

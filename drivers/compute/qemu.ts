@@ -8,6 +8,8 @@ import { localRunner, type Runner } from "../run.ts";
 import { Revert } from "../revert.ts";
 import { accelCounters, hostAccel, type AccelChoice } from "./accel.ts";
 import { QmpClient } from "./qmp.ts";
+import { configDriveTree } from "./config-drive.ts";
+import { writeConfigDriveIso } from "./config-drive-iso.ts";
 import { fwCfgEntries, instancePaths, qemuArgs, type InstancePaths } from "./qemu-args.ts";
 import { clearRuntime, detectFormat, instancePid, kill, waitExit } from "./qemu-process.ts";
 import { plugVolume, unplugVolume, volumePlugged } from "./qemu-volumes.ts";
@@ -30,6 +32,8 @@ export interface QemuDriverInit {
   qemu?: string;
   /** Default: hostAccel() (PVM-aware detection, once per process). */
   detectAccel?: () => Promise<AccelChoice>;
+  /** Default xorriso (builds the config drive ISO). */
+  xorriso?: string;
   /** Timeout for QEMU to start (it daemonizes once the VM is set up). Default 30 s. */
   spawnTimeoutMs?: number;
 }
@@ -137,6 +141,11 @@ export function qemuDriver(init: QemuDriverInit): ComputeDriver {
     // fw_cfg carries the tenant's user_data: the agent user's alone.
     await mkdir(p.fwcfgDir, { recursive: true, mode: 0o700 });
     for (const [k, v] of Object.entries(fwCfgEntries(spec))) await writeFile(join(p.fwcfgDir, k), v, { mode: 0o600 });
+    // Rebuilt at each start from the recorded spec, so the guest always sees what the catalog says now.
+    await rm(p.configDrive, { force: true });
+    if (spec.configDrive) {
+      await writeConfigDriveIso(runner, configDriveTree(spec.configDrive), p.configDrive, init.xorriso ? { xorriso: init.xorriso } : {}).catch((e: unknown) => Promise.reject(new ComputeError(`${action}: building the config drive`, { cause: e })));
+    }
     const args = [...qemuArgs({ spec, paths: p, accel, diskFormats }), "-daemonize"];
     const t0 = Date.now();
     try {

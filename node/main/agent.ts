@@ -122,7 +122,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   // --- reconciler hook (node/main/reconciler-wiring.ts): converges the records this node owns
   // against the host (QEMU, volumes, taps). PEERSTACK_RECONCILER=off disables it.
   const rcEnv = reconcilerEnv();
-  const effects = rcEnv.enabled ? await startReconciler({ dataDir: config.dataDir, self: id, store, log, images: images.fetcher, vg: rcEnv.vg, underlay: rcEnv.underlay }) : undefined;
+  const effects = rcEnv.enabled ? await startReconciler({ dataDir: config.dataDir, self: id, store, log, images: images.fetcher, vg: rcEnv.vg, underlay: rcEnv.underlay, configDrive: rcEnv.configDrive }) : undefined;
   consoleLogs.useCompute(effects?.compute); // console hook: local reads go to the reconciler's compute driver
   // --- end reconciler hook
 

@@ -58,6 +58,8 @@ export interface ReconcilerWiring {
   storage?: StorageDriver;
   network?: NetworkDriver;
   init?: ReconcilerInit;
+  /** The node default for servers that do not say (default on). */
+  configDrive?: boolean;
 }
 
 export interface RunningReconciler {
@@ -67,11 +69,12 @@ export interface RunningReconciler {
   stop(): Promise<void>;
 }
 
-/** Options from the environment (PEERSTACK_RECONCILER=off disables; PEERSTACK_VG; PEERSTACK_UNDERLAY=dev,ip). */
-export function reconcilerEnv(env: NodeJS.ProcessEnv = process.env): { enabled: boolean; vg?: string; underlay?: { dev: string; localIp: string } } {
+/** Options from the environment (PEERSTACK_RECONCILER=off disables; PEERSTACK_VG; PEERSTACK_UNDERLAY=dev,ip; PEERSTACK_CONFIG_DRIVE=off: no config drive unless asked). */
+export function reconcilerEnv(env: NodeJS.ProcessEnv = process.env): { enabled: boolean; vg?: string; underlay?: { dev: string; localIp: string }; configDrive: boolean } {
   const u = env.PEERSTACK_UNDERLAY?.split(",");
   return {
     enabled: env.PEERSTACK_RECONCILER !== "off",
+    configDrive: env.PEERSTACK_CONFIG_DRIVE !== "off",
     ...(env.PEERSTACK_VG ? { vg: env.PEERSTACK_VG } : {}),
     ...(u && u.length === 2 ? { underlay: { dev: u[0]!, localIp: u[1]! } } : {}),
   };
@@ -83,7 +86,7 @@ export async function startReconciler(w: ReconcilerWiring): Promise<RunningRecon
   const storage = w.storage ?? createStorageDriver(storageConfigFor({ vg: w.vg, dataDir: w.dataDir }), localRunner);
   const network = w.network ?? (w.underlay ? bridgeVxlanDriver({ runner: localRunner, stateDir: join(w.dataDir, "network") }) : undefined);
   const images = w.images ?? localImageCache(w.imageCacheDir ?? join(w.dataDir, "images"));
-  const r = reconciler({ ...(w.underlay ? { underlay: w.underlay } : {}), ...w.init })({
+  const r = reconciler({ ...(w.underlay ? { underlay: w.underlay } : {}), ...(w.configDrive === false ? { configDrive: false } : {}), ...w.init })({
     self: w.self,
     clock: systemClock,
     store: w.store,

@@ -13,6 +13,8 @@ export interface PluggedNics {
   ip?: string;
   gateway?: string;
   mtu?: number;
+  /** Every fixed IP of every port (the config drive's network_data.json). */
+  addresses: Array<{ link: string; networkId: string; address: string; gateway?: string; dns?: string[] }>;
 }
 
 function vniOf(c: ReconcilerComponents, net: CatalogRecord): number {
@@ -23,7 +25,7 @@ function vniOf(c: ReconcilerComponents, net: CatalogRecord): number {
 
 /** Binds and plugs every port of the server; returns the NICs for the hypervisor. */
 export async function plugPorts(init: ReconcilerInit, c: ReconcilerComponents, s: ServerRecord): Promise<PluggedNics> {
-  const out: PluggedNics = { nics: [] };
+  const out: PluggedNics = { nics: [], addresses: [] };
   const ports = s.ports ?? [];
   if (ports.length === 0) return out;
   const net = c.network;
@@ -44,6 +46,12 @@ export async function plugPorts(init: ReconcilerInit, c: ReconcilerComponents, s
     const mac = String(p.mac_address);
     await net.ensurePort({ portId, networkId, mac, tapName: tap });
     out.nics.push({ tap, mac, mtu: ns.mtu });
+    for (const f of (p.fixed_ips as { subnet_id: string; ip_address: string }[] | undefined) ?? []) {
+      const sub = c.store.get(SUBNET, f.subnet_id);
+      if (!sub || typeof sub.cidr !== "string") continue;
+      const dns = Array.isArray(sub.dns_nameservers) ? sub.dns_nameservers.map(String) : [];
+      out.addresses.push({ link: tap, networkId, address: `${f.ip_address}/${sub.cidr.split("/")[1]}`, ...(typeof sub.gateway_ip === "string" ? { gateway: sub.gateway_ip } : {}), ...(dns.length ? { dns } : {}) });
+    }
     if (out.nics.length === 1) {
       out.mtu = ns.mtu;
       const fixed = (p.fixed_ips as { subnet_id: string; ip_address: string }[] | undefined)?.[0];

@@ -220,6 +220,28 @@ describe("reconciler (fake drivers, real CRDT store)", () => {
     await t.r.stop();
   });
 
+  it("config drive: by default it carries the record's keys, user_data, meta and the port's static address; config_drive_requested false gets none", async () => {
+    const t = await setup({ network: true });
+    await t.store.put("node", SELF, { az: "edge-a" });
+    await t.store.put(NETWORK, "n1", { name: "net", vni: 4243, mtu: 1450 });
+    await t.store.put(SUBNET, "sub1", { network_id: "n1", cidr: "10.0.0.0/24", gateway_ip: "10.0.0.1", dns_nameservers: ["10.0.0.3"] });
+    await t.store.put(PORT, "pcdaaaaaaaaaaaaa", { network_id: "n1", mac_address: "fa:16:3e:00:00:0c", fixed_ips: [{ subnet_id: "sub1", ip_address: "10.0.0.9" }] });
+    await t.r.start();
+    const md = { hostname: "cd-1", key_name: "k1", ssh_keys: ["ssh-ed25519 AAAA k1"], user_data: "IyEvYmluL3NoCg==", extra: { role: "web" } };
+    const s = await write(t, "s1", server("s1", { ports: ["pcdaaaaaaaaaaaaa"], metadata: md }));
+    expect(s).toMatchObject({ status: "ACTIVE", config_drive: true });
+    expect(t.compute.vms.get("s1")!.spec.configDrive).toEqual({
+      uuid: "s1", name: "vm s1", hostname: "cd-1", availabilityZone: "edge-a", projectId: "p1", launchIndex: 0,
+      keys: [{ name: "k1", data: "ssh-ed25519 AAAA k1" }], meta: { role: "web" }, userDataBase64: "IyEvYmluL3NoCg==",
+      links: [{ id: "tappcdaaaaaaaa", mac: "fa:16:3e:00:00:0c", mtu: 1450 }],
+      networks: [{ link: "tappcdaaaaaaaa", networkId: "n1", address: "10.0.0.9/24", gateway: "10.0.0.1", dns: ["10.0.0.3"] }],
+    });
+    const off = await write(t, "s2", server("s2", { config_drive_requested: false }));
+    expect(off).toMatchObject({ status: "ACTIVE", config_drive: false });
+    expect(t.compute.vms.get("s2")!.spec.configDrive).toBeUndefined();
+    await t.r.stop();
+  });
+
   it("a server with ports on a host without a network driver is ERROR, naming the server", async () => {
     const t = await setup();
     await t.r.start();

@@ -4,6 +4,7 @@
 import { ServerNotFoundError, type ServerSpec, type ServerStatus } from "../../drivers/compute/interface.ts";
 import { IMAGE, POWER, SERVER, SERVER_STATES, rootVolumeId, type ServerRecord } from "../../protocol/records.ts";
 import { plugPorts, unplugPorts } from "./ports.ts";
+import { configDriveData, wantsConfigDrive } from "./config-drive.ts";
 import { ReconcileError, type ReconcilerComponents, type ReconcilerInit } from "./types.ts";
 
 type Fields = Record<string, unknown>;
@@ -126,6 +127,9 @@ export class ServerConverger {
     const md = s.metadata ?? {};
     const extra: Record<string, string> = { instance_id: s.id };
     if (md.user_data) extra.user_data = md.user_data;
+    const hostname = md.hostname ?? (s.name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63) || `server-${s.id.slice(0, 8)}`);
+    const withDrive = wantsConfigDrive(s, this.init.configDrive ?? true);
+    const az = String(this.c.store.get("node", this.c.self)?.az ?? "nova");
     const spec: ServerSpec = {
       id: s.id,
       name: s.name,
@@ -134,19 +138,21 @@ export class ServerConverger {
       disks: [{ path: vol, format: this.c.storage.format }],
       nics: plugged.nics,
       metadata: {
-        hostname: md.hostname ?? (s.name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63) || `server-${s.id.slice(0, 8)}`),
+        hostname,
         ...(plugged.ip ? { ip: plugged.ip } : {}),
         ...(plugged.gateway ? { gateway: plugged.gateway } : {}),
         ...(plugged.mtu ? { mtu: plugged.mtu } : {}),
         ...(md.ssh_keys?.length ? { sshKeys: md.ssh_keys } : {}),
         extra,
       },
+      ...(withDrive ? { configDrive: configDriveData(s, hostname, plugged, az) } : {}),
       ...(kernel ? { kernel } : {}),
       ...(this.init.netns ? { netns: this.init.netns } : {}),
     };
     const after = await this.step(s, "spawning the hypervisor", () => this.c.compute.create(spec));
     if (after.state !== "running") throw new ReconcileError(s.id, "spawning the hypervisor", new Error(`hypervisor state is ${after.state}, not running`));
-    await this.patch(s.id, { ...SERVER_STATES.active(), fault: null, ...(s.status === "BUILD" ? { launched_at: new Date(this.c.clock.now()).toISOString() } : {}) });
+    // config_drive: what this boot attached (the API shows Nova's "True" / "").
+    await this.patch(s.id, { ...SERVER_STATES.active(), fault: null, config_drive: withDrive, ...(s.status === "BUILD" ? { launched_at: new Date(this.c.clock.now()).toISOString() } : {}) });
   }
 
   private async ensureVolume(s: ServerRecord): Promise<string> {

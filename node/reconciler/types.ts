@@ -33,6 +33,8 @@ export interface ReconcilerInit {
   dhcpServerIp?(subnet: { id: string; network_id: string; cidr: string }): string | undefined;
   /** Start QEMU inside this network namespace (where the network driver makes the taps). */
   netns?: string;
+  /** Servers that do not say (server create `config_drive`) get a config drive. Default true. */
+  configDrive?: boolean;
 }
 
 export type ReconcilerStore = Pick<CrdtStore, "put" | "remove" | "get" | "list" | "onChange" | "stateOf">;
