@@ -51,7 +51,8 @@ beforeAll(async () => {
   // The catalog as the API and host 2 would have replicated it.
   await store.put(NETWORK, "net1", { name: "net1", vni: VNI, mtu: 1450 });
   await store.put(SUBNET, "sub1", { network_id: "net1", cidr: "10.61.0.0/24", gateway_ip: "10.61.0.1", enable_dhcp: true });
-  await store.put(PORT, "port-srv1-0001", { network_id: "net1", mac_address: "fa:16:3e:61:00:10", fixed_ips: [{ subnet_id: "sub1", ip_address: "10.61.0.10" }] });
+  // No security groups here (this test is the plumbing; test/secgroups-nft.test.ts the filtering).
+  await store.put(PORT, "port-srv1-0001", { network_id: "net1", mac_address: "fa:16:3e:61:00:10", fixed_ips: [{ subnet_id: "sub1", ip_address: "10.61.0.10" }], port_security_enabled: false });
   await store.put(PORT, "port-g2", { network_id: "net1", mac_address: "fa:16:3e:61:00:20", fixed_ips: [{ subnet_id: "sub1", ip_address: "10.61.0.20" }], binding_host_id: "rc-h2", binding_vtep: lab.vteps[1] });
   // Host 2 (no reconciler here): its guest on the network, flood list toward host 1.
   drv2 = bridgeVxlanDriver({ runner: localRunner, netns: lab.hosts[1], stateDir: join(dir, "h2") });

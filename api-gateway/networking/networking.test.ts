@@ -58,6 +58,25 @@ describe("networking API", () => {
     expect(ok.body.subnet.allocation_pools).toEqual([{ start: "10.2.0.1", end: "10.2.0.253" }]);
   });
 
+  it("port security: groups only with port_security_enabled (400 on create, 409 disabling while groups stay), as Neutron", async () => {
+    const { net } = await netWithSubnet();
+    const sg = (await call("GET", "/security-groups?name=default")).body.security_groups[0];
+    const both = await call("POST", "/ports", { port: { network_id: net.id, port_security_enabled: false, security_groups: [sg.id] } });
+    expect(both.status).toBe(400);
+    expect(both.body.NeutronError.type).toBe("PortSecurityAndIPRequiredForSecurityGroups");
+    const open = await call("POST", "/ports", { port: { network_id: net.id, port_security_enabled: false } });
+    expect(open.status).toBe(201);
+    expect(open.body.port).toMatchObject({ port_security_enabled: false, security_groups: [] });
+    expect((await call("PUT", `/ports/${open.body.port.id}`, { port: { security_groups: [sg.id] } })).body.NeutronError.type).toBe("PortSecurityAndIPRequiredForSecurityGroups");
+    const secured = (await call("POST", "/ports", { port: { network_id: net.id } })).body.port;
+    const disable = await call("PUT", `/ports/${secured.id}`, { port: { port_security_enabled: false } });
+    expect(disable.status).toBe(409);
+    expect(disable.body.NeutronError.type).toBe("PortSecurityPortHasSecurityGroup");
+    const both2 = await call("PUT", `/ports/${secured.id}`, { port: { port_security_enabled: false, security_groups: [] } });
+    expect(both2.status).toBe(200);
+    expect(both2.body.port).toMatchObject({ port_security_enabled: false, security_groups: [] });
+  });
+
   it("ports: IPs from IPAM (gateway and DHCP skipped), deterministic fa:16:3e MACs, default security group, fixed IPs, filters, release on delete", async () => {
     const { net, sub } = await netWithSubnet();
     const p1 = (await call("POST", "/ports", { port: { network_id: net.id, name: "p1", device_id: "vm-1", device_owner: "compute:nova" } })).body.port;

@@ -10,7 +10,7 @@ import { isAdmin } from "../auth/policy.ts";
 import type { GatewayContext } from "../context.ts";
 import { PolicyForbiddenError } from "../errors.ts";
 import type { CatalogRecord } from "../store.ts";
-import { NeutronFault, badRequest, body, bool, caller, listResult, listable, nowIso, onlyKnown, owningProject, requireWrite, standard, str, visible, withFields, type Obj } from "./common.ts";
+import { NeutronFault, badRequest, body, bool, caller, inUse, listResult, listable, nowIso, onlyKnown, owningProject, requireWrite, standard, str, visible, withFields, type Obj } from "./common.ts";
 import { NETWORK, PORT, SUBNET } from "./networks.ts";
 import type { NetworkingDeps } from "./plugin.ts";
 import { SECURITY_GROUP, ensureDefaultGroup } from "./security-groups.ts";
@@ -23,6 +23,9 @@ export interface FixedIp {
   subnet_id: string;
   ip_address: string;
 }
+
+const securityNeedsPortSecurity = () =>
+  new NeutronFault(400, "PortSecurityAndIPRequiredForSecurityGroups", "Port security must be enabled and port must have an IP address in order to use security groups.");
 
 export function portView(p: CatalogRecord): Obj {
   const host = typeof p.binding_host_id === "string" ? p.binding_host_id : "";
@@ -154,6 +157,7 @@ export const portRoutes: FastifyPluginAsync<NetworkingDeps> = async (app, { ctx,
       if (ctx.store.list(PORT, (p) => p.network_id === net.id && p.mac_address === mac).length > 0) throw new NeutronFault(409, "MacAddressInUse", `Unable to complete operation for network ${net.id}. The mac address ${mac} is in use.`);
     }
     const portSecurity = bool(o, "port_security_enabled") ?? (net.port_security_enabled as boolean | undefined) ?? true;
+    if (!portSecurity && Array.isArray(o.security_groups) && o.security_groups.length > 0) throw securityNeedsPortSecurity();
     const groups = portSecurity ? await securityGroups(a, project, o.security_groups) : [];
     const fixed = await allocate(net.id, id, o.fixed_ips);
     const now = nowIso(ctx);
@@ -199,6 +203,13 @@ export const portRoutes: FastifyPluginAsync<NetworkingDeps> = async (app, { ctx,
     for (const k of ["name", "description", "device_id", "device_owner"]) if (o[k] !== undefined) fields[k] = str(o, k) ?? "";
     for (const k of ["admin_state_up", "port_security_enabled"]) if (o[k] !== undefined) fields[k] = bool(o, k);
     if (o.security_groups !== undefined) fields.security_groups = await securityGroups(a, String(p.project_id), o.security_groups ?? []);
+    // Neutron: groups need port security (400); disabling it while groups stay is a conflict (409)
+    const secured = (fields.port_security_enabled ?? p.port_security_enabled ?? true) !== false;
+    const groupsAfter = (fields.security_groups ?? p.security_groups ?? []) as unknown[];
+    if (!secured && groupsAfter.length > 0) {
+      if (o.security_groups !== undefined) throw securityNeedsPortSecurity();
+      throw inUse("PortSecurityPortHasSecurityGroup", "Port has security group associated. Cannot disable port security or IP address until security group is removed");
+    }
     if (o.allowed_address_pairs !== undefined) fields.allowed_address_pairs = Array.isArray(o.allowed_address_pairs) ? o.allowed_address_pairs : [];
     const old = (p.fixed_ips as FixedIp[] | undefined) ?? [];
     let dropped: FixedIp[] = [];

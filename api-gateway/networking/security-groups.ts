@@ -10,9 +10,9 @@ import type { CatalogRecord } from "../store.ts";
 import { NeutronFault, badRequest, body, caller, inUse, listResult, listable, nowIso, onlyKnown, owningProject, requireWrite, standard, str, uuidFrom, visible, withFields, type Obj } from "./common.ts";
 import { PORT } from "./networks.ts";
 import type { NetworkingDeps } from "./plugin.ts";
+import { SECURITY_GROUP, SECURITY_GROUP_RULE } from "../../protocol/records.ts";
 
-export const SECURITY_GROUP = "security_group";
-export const SECURITY_GROUP_RULE = "security_group_rule";
+export { SECURITY_GROUP, SECURITY_GROUP_RULE };
 
 const RULE_FIELDS = ["security_group_id", "direction", "ethertype", "protocol", "port_range_min", "port_range_max", "remote_ip_prefix", "remote_group_id", "remote_address_group_id", "description", "project_id", "tenant_id", "normalized_cidr"];
 const PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132, gre: 47, esp: 50, ah: 51, ipv6_icmp: 58 };

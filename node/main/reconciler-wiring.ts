@@ -15,6 +15,8 @@ import { PeerstackError } from "../../protocol/errors.ts";
 import { reconciler, type Reconciler } from "../reconciler/reconciler.ts";
 import type { ImageSource, ReconcilerInit, ReconcilerStore } from "../reconciler/types.ts";
 import { volumeReconciler } from "../reconciler/volumes.ts";
+import { secgroupEnforcer } from "../reconciler/secgroups.ts";
+import { nftSecgroupTable } from "../../drivers/network/secgroup-table.ts";
 import { systemClock } from "../runtime/system.ts";
 
 export class ImageNotCachedError extends PeerstackError {
@@ -100,11 +102,18 @@ export async function startReconciler(w: ReconcilerWiring): Promise<RunningRecon
   // Cinder volumes and snapshots this node holds, with the same drivers (node/reconciler/volumes.ts).
   const volumes = volumeReconciler(w.init?.resyncMs ? { resyncMs: w.init.resyncMs } : {})({ self: w.self, clock: systemClock, store: w.store, compute, storage, images, log: log.child({ component: "volumes" }) });
   await volumes.start();
+  // Security groups are enforced where a port's device is: only on hosts with a network driver.
+  const netns = w.init?.netns;
+  const secgroups = network
+    ? secgroupEnforcer()({ self: w.self, clock: systemClock, store: w.store, table: nftSecgroupTable({ runner: localRunner, stateDir: join(w.dataDir, "network"), ...(netns ? { netns } : {}) }), log: log.child({ component: "secgroups" }) })
+    : undefined;
+  await secgroups?.start().catch((err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, "security groups not loaded"));
   return {
     reconciler: r,
     compute,
     storage,
     async stop() {
+      await secgroups?.stop();
       await volumes.stop();
       await r.stop();
     },
