@@ -92,6 +92,21 @@ describe("Nova servers routes", () => {
     expect(asAdmin.flavor).toMatchObject({ vcpus: 1, ram: 512, disk: 1, original_name: "m1.tiny" });
   });
 
+  it("create answer: only the keys Tempest's create_server schema allows (id, links, adminPass, diskConfig, security_groups), at every microversion", async () => {
+    // tempest/lib/api_schema/response/compute/v2_1/servers.py create_server_with_admin_pass: additionalProperties False
+    const allowed = ["OS-DCF:diskConfig", "adminPass", "id", "links", "security_groups"];
+    for (const version of ["2.1", "2.47", "2.79"]) {
+      const res = await nova("POST", "/servers", bob, { server: { name: "vm", flavorRef: "1", imageRef: "img1", networks: "none" } }, version);
+      expect(res.statusCode).toBe(202);
+      expect(Object.keys(res.json()), version).toEqual(["server"]);
+      const s = res.json().server;
+      expect(Object.keys(s).sort(), version).toEqual(allowed);
+      expect(typeof s.id).toBe("string");
+      for (const l of s.links) expect(Object.keys(l).sort()).toEqual(["href", "rel"]);
+      expect(Array.isArray(s.security_groups)).toBe(true);
+    }
+  });
+
   it("create validation: flavor, image, key, user_data, networks at 2.37; quota exceeded is 403", async () => {
     expect((await boot(bob, { flavorRef: "99" })).json().badRequest.message).toBe("Flavor 99 could not be found.");
     expect((await boot(bob, { imageRef: "nope" })).statusCode).toBe(400);

@@ -204,7 +204,8 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
     }
     reply.code(202);
     const first = created[0] as CatalogRecord & Obj;
-    const out: Obj = { ...serverBrief(ctx, req, first), "OS-DCF:diskConfig": "MANUAL", security_groups: groups.names.map((n) => ({ name: n })) };
+    // Nova's create answer has no name (Tempest's create_server schema forbids extra properties)
+    const out: Obj = { id: first.id, links: serverBrief(ctx, req, first).links, "OS-DCF:diskConfig": "MANUAL", security_groups: groups.names.map((n) => ({ name: n })) };
     if (adminPass) out.adminPass = adminPass;
     if (b.return_reservation_id === true) return { reservation_id: `r-${first.id.slice(0, 8)}` };
     return { server: out };
