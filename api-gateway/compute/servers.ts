@@ -150,7 +150,6 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
     const az = typeof b.availability_zone === "string" && b.availability_zone ? b.availability_zone.split(":")[0] : undefined;
     const ports = portAllocator(ctx, be.ipam);
     const created: Obj[] = [];
-    let adminPass = "";
     for (let i = 0; i < maxCount; i++) {
       const id = ctx.random.uuid();
       const nm = maxCount > 1 ? `${name}-${i + 1}` : name;
@@ -200,13 +199,12 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
         if (err instanceof InvalidServerRequestError) throw new InvalidRequestError(err.message);
         throw err;
       }
-      if (i === 0) adminPass = ctx.random.uuid().replace(/-/g, "").slice(0, 12);
     }
     reply.code(202);
     const first = created[0] as CatalogRecord & Obj;
-    // Nova's create answer has no name (Tempest's create_server schema forbids extra properties)
+    // Nova's create answer has no name (Tempest's create_server schema forbids extra properties), and
+    // no adminPass: nothing sets it in the guest (Nova with [api] enable_instance_password = False)
     const out: Obj = { id: first.id, links: serverBrief(ctx, req, first).links, "OS-DCF:diskConfig": "MANUAL", security_groups: groups.names.map((n) => ({ name: n })) };
-    if (adminPass) out.adminPass = adminPass;
     if (b.return_reservation_id === true) return { reservation_id: `r-${first.id.slice(0, 8)}` };
     return { server: out };
   });
