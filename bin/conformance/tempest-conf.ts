@@ -16,7 +16,7 @@ export const GAPS: Record<string, string> = {
   "compute-feature-enabled.live_migration": "no os-migrateLive action",
   "compute-feature-enabled.metadata_service": "no metadata service for guests",
   "compute-feature-enabled.rescue": "no rescue/unrescue server action",
-  "compute-feature-enabled.enable_instance_password": "no os-getPassword / changePassword (adminPass is returned but not set in the guest)",
+  "compute-feature-enabled.enable_instance_password": "no instance password: nothing sets one in the guest, so POST /servers answers no adminPass",
   "compute-feature-enabled.interface_attach": "no os-interface attach/detach",
   "compute-feature-enabled.snapshot": "no createImage (image from server)",
   "compute-feature-enabled.attach_encrypted_volume": "no encrypted volume types",
