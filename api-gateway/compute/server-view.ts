@@ -122,3 +122,17 @@ export function serverView(ctx: GatewayContext, req: FastifyRequest, auth: AuthC
   if (atLeast(req, 73)) v.locked_reason = s.locked === true && typeof s.locked_reason === "string" ? s.locked_reason : null;
   return v;
 }
+
+// Nova's PUT /servers/{id} answer below 2.75 is the bare show view (show_extended_attr, show_AZ, show_keypair,
+// show_sec_grp, ... all False; addresses without OS-EXT-IPS): Tempest's update_server schema forbids the rest.
+const UPDATE_KEYS = new Set(["id", "name", "status", "image", "flavor", "fault", "user_id", "tenant_id", "created", "updated", "progress", "metadata", "links", "addresses", "hostId", "OS-DCF:diskConfig", "accessIPv4", "accessIPv6", "locked", "description", "tags", "trusted_image_certificates", "locked_reason"]);
+
+/** The server as PUT /servers/{id} answers it: the full view from 2.75, the bare one before. */
+export function serverUpdateView(ctx: GatewayContext, req: FastifyRequest, auth: AuthContext, s: CatalogRecord): Obj {
+  const full = serverView(ctx, req, auth, s);
+  if (atLeast(req, 75)) return full;
+  const bare: Obj = Object.fromEntries(Object.entries(full).filter(([k]) => UPDATE_KEYS.has(k)));
+  const addresses = full.addresses as Record<string, { addr: string; version: number }[]>;
+  bare.addresses = Object.fromEntries(Object.entries(addresses).map(([net, list]) => [net, list.map((a) => ({ version: a.version, addr: a.addr }))]));
+  return bare;
+}

@@ -107,6 +107,22 @@ describe("Nova servers routes", () => {
     }
   });
 
+  it("update answer: below 2.75 only the keys of Tempest's update_server schema (no OS-EXT-*, key_name, security_groups; bare addresses); the full view from 2.75", async () => {
+    // tempest/lib/api_schema/response/compute/v2_1/servers.py update_server = common_show_server (additionalProperties False), + locked 2.9, description 2.19, tags 2.26, ... ; v2_75 = get_server
+    const base = ["OS-DCF:diskConfig", "accessIPv4", "accessIPv6", "addresses", "created", "flavor", "hostId", "id", "image", "links", "metadata", "name", "progress", "status", "tenant_id", "updated", "user_id"];
+    const id = (await boot(bob)).json().server.id;
+    const at = async (version: string, token = bob) => (await nova("PUT", `/servers/${id}`, token, { server: { name: `n${version}` } }, version)).json().server;
+    expect(Object.keys(await at("2.1")).sort()).toEqual(base);
+    expect(Object.keys(await at("2.1", admin)).sort()).toEqual(base);
+    expect(Object.keys(await at("2.26")).sort()).toEqual([...base, "description", "locked", "tags"].sort());
+    const full = await at("2.75", admin);
+    expect(full.name).toBe("n2.75");
+    expect(full).toHaveProperty("OS-EXT-STS:vm_state");
+    expect(full).toHaveProperty("OS-EXT-SRV-ATTR:host");
+    expect(full).toHaveProperty("security_groups");
+    for (const list of Object.values((await at("2.1")).addresses as Record<string, object[]>)) for (const a of list) expect(Object.keys(a).sort()).toEqual(["addr", "version"]);
+  });
+
   it("create validation: flavor, image, key, user_data, networks at 2.37; quota exceeded is 403", async () => {
     expect((await boot(bob, { flavorRef: "99" })).json().badRequest.message).toBe("Flavor 99 could not be found.");
     expect((await boot(bob, { imageRef: "nope" })).statusCode).toBe(400);

@@ -21,7 +21,7 @@ import { refuseIfLocked } from "./server-lock.ts";
 import { forgetActions, recordAction, requestIdOf } from "./instance-action-log.ts";
 import { serverBackend, type ServerBackend } from "./server-backend.ts";
 import { defaultNics, parseNics, portAllocator, type ServerPorts } from "./server-ports.ts";
-import { SERVER, serverBrief, serverView } from "./server-view.ts";
+import { SERVER, serverBrief, serverUpdateView, serverView } from "./server-view.ts";
 import { SERVER_GROUP } from "./server-groups.ts";
 
 export interface ServerRouteOptions {
@@ -266,7 +266,7 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
     }
     if (b.description !== undefined && atLeast(req, 19)) fields.description = b.description === null ? null : String(b.description).slice(0, 255);
     if (Object.keys(fields).length) await ctx.store.put(SERVER, s.id, { ...fields, updated_at: isoMicro(ctx.clock.now()) });
-    return { server: serverView(ctx, req, a, ctx.store.get(SERVER, s.id)!) };
+    return { server: serverUpdateView(ctx, req, a, ctx.store.get(SERVER, s.id)!) };
   });
 
   app.delete<{ Params: { id: string } }>("/servers/:id", async (req, reply) => {
