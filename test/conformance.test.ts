@@ -28,7 +28,7 @@ describe.skipIf(!runnable)("peerstack conformance (Tempest against a lab)", () =
 
   it("--area interop --regex identity: brings a lab up, prints the counts line, the required identity tests pass", () => {
     const out = join(ROOT, "results");
-    const r = peerstack(["conformance", "--area", "interop", "--regex", "tempest\\.api\\.identity\\.v3\\.(test_tokens|test_api_discovery|test_catalog|test_domains|test_application_credentials)", "--out", out, "--nodes", "1", ...LAB], 170_000);
+    const r = peerstack(["conformance", "--area", "interop", "--regex", "tempest\\.api\\.identity\\.v3\\.(test_tokens|test_api_discovery|test_catalog|test_domains|test_application_credentials)", "--out", out, "--nodes", "1", ...LAB], 400_000);
     expect(r.out).toMatch(/^\[1\/\d+\] (ok  |FAIL|skip) tempest\.api\.identity\./m);
     const counts = /^identity: (\d+) passed, (\d+) failed, (\d+) skipped$/m.exec(r.out);
     expect(counts, r.out.slice(-3000)).not.toBeNull();
@@ -39,5 +39,5 @@ describe.skipIf(!runnable)("peerstack conformance (Tempest against a lab)", () =
     for (const name of ["test_create_token", "test_validate_token", "test_list_api_versions", "test_catalog_standardization", "test_default_domain_exists", "test_create_application_credential"]) {
       expect(r.out, name).toMatch(new RegExp(`^\\[\\d+/\\d+\\] ok   \\S+\\.${name} `, "m"));
     }
-  }, 180_000);
+  }, 420_000);
 });
