@@ -139,6 +139,29 @@ describe("Nova servers routes", () => {
     expect(over.json().forbidden.message).toMatch(/^Quota exceeded for instances: Requested 1, but already used 1 of 1 instances/);
   });
 
+  it("accessIPv4/accessIPv6 stored from create and update (400 when malformed); ip/ip6 filters match the fixed addresses by regex", async () => {
+    const net = (await neutron("/networks", bob, { network: { name: "acc" } })).json().network;
+    await neutron("/subnets", bob, { subnet: { network_id: net.id, cidr: "10.8.0.0/24", ip_version: 4 } });
+    const s = (await boot(bob, { networks: [{ uuid: net.id }], accessIPv6: "2001:db8::2" })).json().server;
+    const other = (await boot(bob)).json().server;
+    expect((await nova("GET", `/servers/${s.id}`, bob)).json().server).toMatchObject({ accessIPv4: "", accessIPv6: "2001:db8::2" });
+    const up = (await nova("PUT", `/servers/${s.id}`, bob, { server: { accessIPv4: "192.0.2.7", accessIPv6: "2001:db8::7" } })).json().server;
+    expect(up).toMatchObject({ accessIPv4: "192.0.2.7", accessIPv6: "2001:db8::7" });
+    expect((await nova("GET", `/servers/${s.id}`, bob)).json().server).toMatchObject({ accessIPv4: "192.0.2.7", accessIPv6: "2001:db8::7" });
+    const bad = await nova("PUT", `/servers/${s.id}`, bob, { server: { accessIPv4: "2001:db8::7" } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().badRequest.message).toContain("accessIPv4");
+    expect((await boot(bob, { accessIPv6: "nope" })).statusCode).toBe(400);
+    const ip = (await nova("GET", `/servers/${s.id}`, bob)).json().server.addresses.acc[0].addr as string;
+    const ids = async (q: string) => (await nova("GET", `/servers?${q}`, bob)).json().servers.map((x: { id: string }) => x.id);
+    expect(await ids(`ip=${ip}`)).toEqual([s.id]);
+    expect(await ids("ip=10.8.0")).toEqual([s.id]);
+    expect(await ids("ip=10.77.")).toEqual([]);
+    expect(await ids("ip6=10.8.0")).toEqual([]);
+    expect(await ids("")).toContain(other.id);
+    expect((await nova("GET", "/servers?ip=(", bob)).statusCode).toBe(400);
+  });
+
   it("ports: one per network with an IPAM address; addresses in the view; ERROR server deleted locally frees them", async () => {
     const net = (await neutron("/networks", bob, { network: { name: "private" } })).json().network;
     await neutron("/subnets", bob, { subnet: { network_id: net.id, cidr: "10.9.0.0/24", ip_version: 4 } });

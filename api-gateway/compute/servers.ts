@@ -16,12 +16,13 @@ import type { CatalogRecord } from "../store.ts";
 import { canSee } from "../image/plugin.ts";
 import { flavorVisible } from "./flavors.ts";
 import { keypairId, KEYPAIR } from "./keypairs.ts";
+import { accessIpFields, ipFilter } from "./access-ips.ts";
 import { atLeast } from "./microversion.ts";
 import { refuseIfLocked } from "./server-lock.ts";
 import { forgetActions, recordAction, requestIdOf } from "./instance-action-log.ts";
 import { serverBackend, type ServerBackend } from "./server-backend.ts";
 import { defaultNics, parseNics, portAllocator, type ServerPorts } from "./server-ports.ts";
-import { SERVER, serverBrief, serverUpdateView, serverView } from "./server-view.ts";
+import { addressesOf, SERVER, serverBrief, serverUpdateView, serverView } from "./server-view.ts";
 import { SERVER_GROUP } from "./server-groups.ts";
 
 export interface ServerRouteOptions {
@@ -109,6 +110,7 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
       if (!img || !canSee(ctx.store, a, img)) throw new InvalidRequestError(`Image ${imageId} could not be found.`);
     }
     if (!imageId) throw new InvalidRequestError("Cannot create a server without an image (boot from volume is not supported).");
+    const accessIps = accessIpFields(b);
     const nics = parseNics(b.networks, atLeast(req, 37));
     const nicList = nics === "none" ? [] : nics === "auto" ? defaultNics(ctx, a, project) : nics;
     let keyName: string | undefined;
@@ -178,6 +180,7 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
             created_ports: sp.created,
             metadata: { hostname: nm.replace(/[^A-Za-z0-9-]/g, "-").slice(0, 63), key_name: keyName, ssh_keys: publicKey ? [publicKey] : [], user_data: userData, extra },
             key_name: keyName ?? null,
+            ...accessIps,
             security_groups: groups.names,
             desired: "active",
             vm_state: "building",
@@ -225,6 +228,12 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
       rows = rows.filter((s) => re!.test(String(s.name)));
     }
     if (q.status) rows = rows.filter((s) => String(s.status ?? "BUILD").toUpperCase() === q.status!.toUpperCase());
+    for (const [key, family] of [["ip", 4], ["ip6", 6]] as const) {
+      const pattern = q[key];
+      if (pattern === undefined) continue;
+      const match = ipFilter(pattern, family);
+      rows = rows.filter((s) => match(Object.values(addressesOf(ctx, s)).flat() as { addr: string; version: number }[]));
+    }
     if (q.flavor) rows = rows.filter((s) => s.flavor_id === q.flavor);
     if (q.image) rows = rows.filter((s) => s.image_id === q.image);
     if (q.host && isAdmin(a)) rows = rows.filter((s) => s.host === q.host || ctx.store.get("node", String(s.host))?.name === q.host);
@@ -264,6 +273,7 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
       if (!name || name.length > 255) throw new InvalidRequestError("Invalid input for field/attribute name.");
       fields.name = name;
     }
+    Object.assign(fields, accessIpFields(b));
     if (b.description !== undefined && atLeast(req, 19)) fields.description = b.description === null ? null : String(b.description).slice(0, 255);
     if (Object.keys(fields).length) await ctx.store.put(SERVER, s.id, { ...fields, updated_at: isoMicro(ctx.clock.now()) });
     return { server: serverUpdateView(ctx, req, a, ctx.store.get(SERVER, s.id)!) };
