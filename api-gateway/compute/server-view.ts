@@ -42,6 +42,8 @@ export function addressesOf(ctx: GatewayContext, s: CatalogRecord): Record<strin
   return out;
 }
 
+const PROGRESS_STATUSES = new Set(["ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"]);
+
 export function serverBrief(ctx: GatewayContext, req: FastifyRequest, s: CatalogRecord): Obj {
   return { id: s.id, name: str(s.name), links: links(ctx.baseUrl(req), "servers", s.id) };
 }
@@ -91,7 +93,6 @@ export function serverView(ctx: GatewayContext, req: FastifyRequest, auth: AuthC
     accessIPv6: str(s.access_ip_v6),
     links: links(base, "servers", s.id),
     "OS-DCF:diskConfig": "MANUAL",
-    progress: 0,
     "OS-EXT-AZ:availability_zone": str(s.availability_zone, str(ctx.store.get("node", str(s.host))?.az, "nova")),
     config_drive: "",
     key_name: meta.key_name ?? (typeof s.key_name === "string" ? s.key_name : null),
@@ -115,6 +116,8 @@ export function serverView(ctx: GatewayContext, req: FastifyRequest, auth: AuthC
     const f = s.fault as { code?: number; message?: string; created?: string };
     v.fault = { code: f.code ?? 500, message: f.message ?? "", created: f.created ?? str(s.updated_at, str(s.created_at)) };
   }
+  // Nova shows progress only in the statuses that make progress (Tempest: assertNotIn('progress') once SHUTOFF).
+  if (PROGRESS_STATUSES.has(st.status)) v.progress = 0;
   if (atLeast(req, 9)) v.locked = s.locked === true;
   if (atLeast(req, 19)) v.description = typeof s.description === "string" ? s.description : null;
   if (atLeast(req, 26)) v.tags = [];

@@ -121,6 +121,10 @@ describe("Nova servers routes", () => {
     expect(full).toHaveProperty("OS-EXT-SRV-ATTR:host");
     expect(full).toHaveProperty("security_groups");
     for (const list of Object.values((await at("2.1")).addresses as Record<string, object[]>)) for (const a of list) expect(Object.keys(a).sort()).toEqual(["addr", "version"]);
+    // progress only in the statuses that make progress (Nova's _progress_statuses; Tempest asserts it gone once SHUTOFF)
+    await g.store.put("server", id, { status: "SHUTOFF" });
+    expect(await at("2.1")).not.toHaveProperty("progress");
+    expect((await nova("GET", `/servers/${id}`, bob)).json().server).not.toHaveProperty("progress");
   });
 
   it("create validation: flavor, image, key, user_data, networks at 2.37; quota exceeded is 403", async () => {
