@@ -13,6 +13,7 @@ const commands: Record<string, Command> = {
   node: { summary: "run one agent (node --help); node remove <id> forgets a dead node", load: () => import("./commands/node.ts") },
   cluster: { summary: "cluster init: create a cluster key and a first node config", load: () => import("./commands/cluster.ts") },
   sim: { summary: "simulator: sim run <scenario> --out DIR | sim swarm <scenario> --seeds N | sim probe", load: () => import("./commands/sim.ts") },
+  conformance: { summary: "Tempest against a lab: conformance [--area A] [--regex R] (.peerstack/conformance)", load: () => import("./commands/conformance.ts") },
   lab: { summary: "lab up|status|down: a whole cluster on this machine, one node per network namespace", load: () => import("./commands/lab.ts") },
 };
 

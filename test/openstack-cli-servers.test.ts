@@ -71,7 +71,7 @@ describe("openstack CLI: servers through the real placement service", () => {
     await os(["subnet", "create", "--network", "private", "--subnet-range", "10.7.0.0/24", "s1"]);
     const created = JSON.parse(await os(["server", "create", "--flavor", "m1.tiny", "--image", "cirros", "--network", "private", "vm1", "-f", "json"]));
     expect(created).toMatchObject({ name: "vm1", status: "BUILD" });
-    expect(created.adminPass).toMatch(/^[0-9a-f]{12}$/);
+    expect(created.adminPass ?? "").toBe(""); // none: nothing would set it in the guest
     const id = created.id as string;
     for (let i = 0; i < 500 && typeof g.store.get("server", id)?.host !== "string"; i++) await new Promise((r) => setTimeout(r, 10));
     const host = g.store.get("server", id)!.host as string;

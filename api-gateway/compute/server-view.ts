@@ -42,6 +42,8 @@ export function addressesOf(ctx: GatewayContext, s: CatalogRecord): Record<strin
   return out;
 }
 
+const PROGRESS_STATUSES = new Set(["ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"]);
+
 export function serverBrief(ctx: GatewayContext, req: FastifyRequest, s: CatalogRecord): Obj {
   return { id: s.id, name: str(s.name), links: links(ctx.baseUrl(req), "servers", s.id) };
 }
@@ -87,11 +89,10 @@ export function serverView(ctx: GatewayContext, req: FastifyRequest, auth: AuthC
     created: str(s.created_at),
     updated: str(s.updated_at, str(s.created_at)),
     addresses: addressesOf(ctx, s),
-    accessIPv4: "",
-    accessIPv6: "",
+    accessIPv4: str(s.access_ip_v4),
+    accessIPv6: str(s.access_ip_v6),
     links: links(base, "servers", s.id),
     "OS-DCF:diskConfig": "MANUAL",
-    progress: 0,
     "OS-EXT-AZ:availability_zone": str(s.availability_zone, str(ctx.store.get("node", str(s.host))?.az, "nova")),
     // Nova's string: "True" when the owner host attached a config drive.
     config_drive: s.config_drive === true ? "True" : "",
@@ -116,10 +117,26 @@ export function serverView(ctx: GatewayContext, req: FastifyRequest, auth: AuthC
     const f = s.fault as { code?: number; message?: string; created?: string };
     v.fault = { code: f.code ?? 500, message: f.message ?? "", created: f.created ?? str(s.updated_at, str(s.created_at)) };
   }
+  // Nova shows progress only in the statuses that make progress (Tempest: assertNotIn('progress') once SHUTOFF).
+  if (PROGRESS_STATUSES.has(st.status)) v.progress = 0;
   if (atLeast(req, 9)) v.locked = s.locked === true;
   if (atLeast(req, 19)) v.description = typeof s.description === "string" ? s.description : null;
   if (atLeast(req, 26)) v.tags = [];
   if (atLeast(req, 63)) v.trusted_image_certificates = null;
   if (atLeast(req, 73)) v.locked_reason = s.locked === true && typeof s.locked_reason === "string" ? s.locked_reason : null;
   return v;
+}
+
+// Nova's PUT /servers/{id} answer below 2.75 is the bare show view (show_extended_attr, show_AZ, show_keypair,
+// show_sec_grp, ... all False; addresses without OS-EXT-IPS): Tempest's update_server schema forbids the rest.
+const UPDATE_KEYS = new Set(["id", "name", "status", "image", "flavor", "fault", "user_id", "tenant_id", "created", "updated", "progress", "metadata", "links", "addresses", "hostId", "OS-DCF:diskConfig", "accessIPv4", "accessIPv6", "locked", "description", "tags", "trusted_image_certificates", "locked_reason"]);
+
+/** The server as PUT /servers/{id} answers it: the full view from 2.75, the bare one before. */
+export function serverUpdateView(ctx: GatewayContext, req: FastifyRequest, auth: AuthContext, s: CatalogRecord): Obj {
+  const full = serverView(ctx, req, auth, s);
+  if (atLeast(req, 75)) return full;
+  const bare: Obj = Object.fromEntries(Object.entries(full).filter(([k]) => UPDATE_KEYS.has(k)));
+  const addresses = full.addresses as Record<string, { addr: string; version: number }[]>;
+  bare.addresses = Object.fromEntries(Object.entries(addresses).map(([net, list]) => [net, list.map((a) => ({ version: a.version, addr: a.addr }))]));
+  return bare;
 }

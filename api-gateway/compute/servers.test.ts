@@ -69,7 +69,7 @@ describe("Nova servers routes", () => {
   const neutron = (url: string, token: string, payload: unknown) => g.app.inject({ method: "POST", url: `/networking/v2.0${url}`, headers: { "x-auth-token": token }, payload: payload as object });
   const boot = (token: string, extra: object = {}) => nova("POST", "/servers", token, { server: { name: "vm", flavorRef: "1", imageRef: "img1", networks: "none", ...extra } });
 
-  it("create: 202 with id, links, adminPass; record BUILD with flavor, metadata, key; show after placement", async () => {
+  it("create: 202 with id, links (no adminPass); record BUILD with flavor, metadata, key; show after placement", async () => {
     const kp = await nova("POST", "/os-keypairs", bob, { keypair: { name: "k1" } });
     expect(kp.statusCode).toBe(200);
     const res = await boot(bob, { key_name: "k1", metadata: { role: "web" }, user_data: Buffer.from("#!/bin/sh\necho hi").toString("base64") });
@@ -77,7 +77,7 @@ describe("Nova servers routes", () => {
     const s = res.json().server;
     expect(s).toMatchObject({ "OS-DCF:diskConfig": "MANUAL", security_groups: [{ name: "default" }] });
     expect(s.links[0].href).toBe(`http://h:8774/compute/v2.1/servers/${s.id}`);
-    expect(s.adminPass).toMatch(/^[0-9a-f]{12}$/);
+    expect(s).not.toHaveProperty("adminPass"); // nothing would set it in the guest
     const rec = g.store.get("server", s.id)!;
     expect(rec).toMatchObject({ flavor: { vcpus: 1, ram: 512, disk: 1 }, desired: "active", key_name: "k1", image_id: "img1" });
     expect((rec.metadata as { ssh_keys: string[]; extra: object }).ssh_keys[0]).toMatch(/^ssh-rsa /);
@@ -106,6 +106,41 @@ describe("Nova servers routes", () => {
     expect((await nova("GET", `/servers/${on.id}`, bob)).json().server.config_drive).toBe("True");
   });
 
+  it("create answer: only the keys Tempest's create_server schema allows (id, links, diskConfig, security_groups), at every microversion", async () => {
+    // tempest/lib/api_schema/response/compute/v2_1/servers.py create_server (enable_instance_password False): additionalProperties False
+    const allowed = ["OS-DCF:diskConfig", "id", "links", "security_groups"];
+    for (const version of ["2.1", "2.47", "2.79"]) {
+      const res = await nova("POST", "/servers", bob, { server: { name: "vm", flavorRef: "1", imageRef: "img1", networks: "none" } }, version);
+      expect(res.statusCode).toBe(202);
+      expect(Object.keys(res.json()), version).toEqual(["server"]);
+      const s = res.json().server;
+      expect(Object.keys(s).sort(), version).toEqual(allowed);
+      expect(typeof s.id).toBe("string");
+      for (const l of s.links) expect(Object.keys(l).sort()).toEqual(["href", "rel"]);
+      expect(Array.isArray(s.security_groups)).toBe(true);
+    }
+  });
+
+  it("update answer: below 2.75 only the keys of Tempest's update_server schema (no OS-EXT-*, key_name, security_groups; bare addresses); the full view from 2.75", async () => {
+    // tempest/lib/api_schema/response/compute/v2_1/servers.py update_server = common_show_server (additionalProperties False), + locked 2.9, description 2.19, tags 2.26, ... ; v2_75 = get_server
+    const base = ["OS-DCF:diskConfig", "accessIPv4", "accessIPv6", "addresses", "created", "flavor", "hostId", "id", "image", "links", "metadata", "name", "progress", "status", "tenant_id", "updated", "user_id"];
+    const id = (await boot(bob)).json().server.id;
+    const at = async (version: string, token = bob) => (await nova("PUT", `/servers/${id}`, token, { server: { name: `n${version}` } }, version)).json().server;
+    expect(Object.keys(await at("2.1")).sort()).toEqual(base);
+    expect(Object.keys(await at("2.1", admin)).sort()).toEqual(base);
+    expect(Object.keys(await at("2.26")).sort()).toEqual([...base, "description", "locked", "tags"].sort());
+    const full = await at("2.75", admin);
+    expect(full.name).toBe("n2.75");
+    expect(full).toHaveProperty("OS-EXT-STS:vm_state");
+    expect(full).toHaveProperty("OS-EXT-SRV-ATTR:host");
+    expect(full).toHaveProperty("security_groups");
+    for (const list of Object.values((await at("2.1")).addresses as Record<string, object[]>)) for (const a of list) expect(Object.keys(a).sort()).toEqual(["addr", "version"]);
+    // progress only in the statuses that make progress (Nova's _progress_statuses; Tempest asserts it gone once SHUTOFF)
+    await g.store.put("server", id, { status: "SHUTOFF" });
+    expect(await at("2.1")).not.toHaveProperty("progress");
+    expect((await nova("GET", `/servers/${id}`, bob)).json().server).not.toHaveProperty("progress");
+  });
+
   it("create validation: flavor, image, key, user_data, networks at 2.37; quota exceeded is 403", async () => {
     expect((await boot(bob, { flavorRef: "99" })).json().badRequest.message).toBe("Flavor 99 could not be found.");
     expect((await boot(bob, { imageRef: "nope" })).statusCode).toBe(400);
@@ -120,6 +155,29 @@ describe("Nova servers routes", () => {
     const over = await boot(bob);
     expect(over.statusCode).toBe(403);
     expect(over.json().forbidden.message).toMatch(/^Quota exceeded for instances: Requested 1, but already used 1 of 1 instances/);
+  });
+
+  it("accessIPv4/accessIPv6 stored from create and update (400 when malformed); ip/ip6 filters match the fixed addresses by regex", async () => {
+    const net = (await neutron("/networks", bob, { network: { name: "acc" } })).json().network;
+    await neutron("/subnets", bob, { subnet: { network_id: net.id, cidr: "10.8.0.0/24", ip_version: 4 } });
+    const s = (await boot(bob, { networks: [{ uuid: net.id }], accessIPv6: "2001:db8::2" })).json().server;
+    const other = (await boot(bob)).json().server;
+    expect((await nova("GET", `/servers/${s.id}`, bob)).json().server).toMatchObject({ accessIPv4: "", accessIPv6: "2001:db8::2" });
+    const up = (await nova("PUT", `/servers/${s.id}`, bob, { server: { accessIPv4: "192.0.2.7", accessIPv6: "2001:db8::7" } })).json().server;
+    expect(up).toMatchObject({ accessIPv4: "192.0.2.7", accessIPv6: "2001:db8::7" });
+    expect((await nova("GET", `/servers/${s.id}`, bob)).json().server).toMatchObject({ accessIPv4: "192.0.2.7", accessIPv6: "2001:db8::7" });
+    const bad = await nova("PUT", `/servers/${s.id}`, bob, { server: { accessIPv4: "2001:db8::7" } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().badRequest.message).toContain("accessIPv4");
+    expect((await boot(bob, { accessIPv6: "nope" })).statusCode).toBe(400);
+    const ip = (await nova("GET", `/servers/${s.id}`, bob)).json().server.addresses.acc[0].addr as string;
+    const ids = async (q: string) => (await nova("GET", `/servers?${q}`, bob)).json().servers.map((x: { id: string }) => x.id);
+    expect(await ids(`ip=${ip}`)).toEqual([s.id]);
+    expect(await ids("ip=10.8.0")).toEqual([s.id]);
+    expect(await ids("ip=10.77.")).toEqual([]);
+    expect(await ids("ip6=10.8.0")).toEqual([]);
+    expect(await ids("")).toContain(other.id);
+    expect((await nova("GET", "/servers?ip=(", bob)).statusCode).toBe(400);
   });
 
   it("ports: one per network with an IPAM address; addresses in the view; ERROR server deleted locally frees them", async () => {

@@ -16,12 +16,13 @@ import type { CatalogRecord } from "../store.ts";
 import { canSee } from "../image/plugin.ts";
 import { flavorVisible } from "./flavors.ts";
 import { keypairId, KEYPAIR } from "./keypairs.ts";
+import { accessIpFields, ipFilter } from "./access-ips.ts";
 import { atLeast } from "./microversion.ts";
 import { refuseIfLocked } from "./server-lock.ts";
 import { forgetActions, recordAction, requestIdOf } from "./instance-action-log.ts";
 import { serverBackend, type ServerBackend } from "./server-backend.ts";
 import { defaultNics, parseNics, portAllocator, type ServerPorts } from "./server-ports.ts";
-import { SERVER, serverBrief, serverView } from "./server-view.ts";
+import { addressesOf, SERVER, serverBrief, serverUpdateView, serverView } from "./server-view.ts";
 import { SERVER_GROUP } from "./server-groups.ts";
 
 export interface ServerRouteOptions {
@@ -119,6 +120,7 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
       if (!img || !canSee(ctx.store, a, img)) throw new InvalidRequestError(`Image ${imageId} could not be found.`);
     }
     if (!imageId) throw new InvalidRequestError("Cannot create a server without an image (boot from volume is not supported).");
+    const accessIps = accessIpFields(b);
     const nics = parseNics(b.networks, atLeast(req, 37));
     const nicList = nics === "none" ? [] : nics === "auto" ? defaultNics(ctx, a, project) : nics;
     let keyName: string | undefined;
@@ -161,7 +163,6 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
     const az = typeof b.availability_zone === "string" && b.availability_zone ? b.availability_zone.split(":")[0] : undefined;
     const ports = portAllocator(ctx, be.ipam);
     const created: Obj[] = [];
-    let adminPass = "";
     for (let i = 0; i < maxCount; i++) {
       const id = ctx.random.uuid();
       const nm = maxCount > 1 ? `${name}-${i + 1}` : name;
@@ -192,6 +193,7 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
             key_name: keyName ?? null,
             // The owner host's default applies when the request does not say.
             ...(configDrive !== undefined ? { config_drive_requested: configDrive } : {}),
+            ...accessIps,
             security_groups: groups.names,
             desired: "active",
             vm_state: "building",
@@ -213,12 +215,12 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
         if (err instanceof InvalidServerRequestError) throw new InvalidRequestError(err.message);
         throw err;
       }
-      if (i === 0) adminPass = ctx.random.uuid().replace(/-/g, "").slice(0, 12);
     }
     reply.code(202);
     const first = created[0] as CatalogRecord & Obj;
-    const out: Obj = { ...serverBrief(ctx, req, first), "OS-DCF:diskConfig": "MANUAL", security_groups: groups.names.map((n) => ({ name: n })) };
-    if (adminPass) out.adminPass = adminPass;
+    // Nova's create answer has no name (Tempest's create_server schema forbids extra properties), and
+    // no adminPass: nothing sets it in the guest (Nova with [api] enable_instance_password = False)
+    const out: Obj = { id: first.id, links: serverBrief(ctx, req, first).links, "OS-DCF:diskConfig": "MANUAL", security_groups: groups.names.map((n) => ({ name: n })) };
     if (b.return_reservation_id === true) return { reservation_id: `r-${first.id.slice(0, 8)}` };
     return { server: out };
   });
@@ -239,6 +241,12 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
       rows = rows.filter((s) => re!.test(String(s.name)));
     }
     if (q.status) rows = rows.filter((s) => String(s.status ?? "BUILD").toUpperCase() === q.status!.toUpperCase());
+    for (const [key, family] of [["ip", 4], ["ip6", 6]] as const) {
+      const pattern = q[key];
+      if (pattern === undefined) continue;
+      const match = ipFilter(pattern, family);
+      rows = rows.filter((s) => match(Object.values(addressesOf(ctx, s)).flat() as { addr: string; version: number }[]));
+    }
     if (q.flavor) rows = rows.filter((s) => s.flavor_id === q.flavor);
     if (q.image) rows = rows.filter((s) => s.image_id === q.image);
     if (q.host && isAdmin(a)) rows = rows.filter((s) => s.host === q.host || ctx.store.get("node", String(s.host))?.name === q.host);
@@ -278,9 +286,10 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
       if (!name || name.length > 255) throw new InvalidRequestError("Invalid input for field/attribute name.");
       fields.name = name;
     }
+    Object.assign(fields, accessIpFields(b));
     if (b.description !== undefined && atLeast(req, 19)) fields.description = b.description === null ? null : String(b.description).slice(0, 255);
     if (Object.keys(fields).length) await ctx.store.put(SERVER, s.id, { ...fields, updated_at: isoMicro(ctx.clock.now()) });
-    return { server: serverView(ctx, req, a, ctx.store.get(SERVER, s.id)!) };
+    return { server: serverUpdateView(ctx, req, a, ctx.store.get(SERVER, s.id)!) };
   });
 
   app.delete<{ Params: { id: string } }>("/servers/:id", async (req, reply) => {

@@ -23,7 +23,7 @@ export const appCredentialRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = 
     user_id: c.user_id,
     project_id: c.project_id,
     roles: ((c.roles as string[] | undefined) ?? []).map((id) => ctx.identity.role(id)).filter((r): r is CatalogRecord => r !== undefined).map((r) => ({ id: r.id, name: r.name, domain_id: null })),
-    expires_at: typeof c.expires_at_ms === "number" ? isoMicro(c.expires_at_ms) : null,
+    expires_at: typeof c.expires_at_given === "string" ? c.expires_at_given : typeof c.expires_at_ms === "number" ? isoMicro(c.expires_at_ms).replace(/Z$/, "") : null,
     unrestricted: c.unrestricted === true,
     access_rules: [],
     links: { self: `${base(req)}/v3/users/${String(c.user_id)}/application_credentials/${c.id}` },
@@ -78,6 +78,8 @@ export const appCredentialRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = 
       secret_hash: await hashPassword(secret, ctx.random, ctx.passwordCost),
       roles,
       expires_at_ms: expiresAtMs,
+      // Keystone echoes the naive UTC time with the client's microseconds (Tempest compares the text)
+      expires_at_given: typeof b.expires_at === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z?$/.test(b.expires_at) ? b.expires_at.replace(/Z$/, "") : null,
       unrestricted: optBool(b, "unrestricted") ?? false,
       created_at: isoMicro(ctx.clock.now()),
     });

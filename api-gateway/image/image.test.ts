@@ -128,6 +128,10 @@ describe("image API (Glance v2)", () => {
     const p = await req("PATCH", `/v2/images/${id}`, { type: PATCH, payload: JSON.stringify([{ op: "replace", path: "/name", value: "renamed" }, { op: "add", path: "/hw_disk_bus", value: "virtio" }, { op: "replace", path: "/protected", value: true }]) });
     expect(p.statusCode, p.body).toBe(200);
     expect(p.json()).toMatchObject({ name: "renamed", hw_disk_bus: "virtio", protected: true });
+    // the v2.0 patch type, as Tempest's images client sends it
+    const p20 = await req("PATCH", `/v2/images/${id}`, { type: "application/openstack-images-v2.0-json-patch", payload: JSON.stringify([{ op: "replace", path: "/name", value: "again" }]) });
+    expect(p20.statusCode, p20.body).toBe(200);
+    expect(p20.json().name).toBe("again");
     const bad = await req("PATCH", `/v2/images/${id}`, { type: PATCH, payload: JSON.stringify([{ op: "replace", path: "/status", value: "active" }]) });
     expect(bad.statusCode).toBe(403);
     expect((await req("DELETE", `/v2/images/${id}`)).statusCode).toBe(403);

@@ -29,6 +29,8 @@ export interface ImageServiceInit {
 }
 
 const PATCH_TYPE = "application/openstack-images-v2.1-json-patch";
+// Glance takes the draft-10 patch type too; Tempest's images client sends it
+const PATCH_TYPES = [PATCH_TYPE, "application/openstack-images-v2.0-json-patch"];
 
 /** May the caller see this image? Public/community to all, shared to members, others to the owner's project (admins: all). */
 export function canSee(store: GatewayStore, auth: AuthContext, r: CatalogRecord): boolean {
@@ -44,7 +46,7 @@ export function imageService(init: ImageServiceInit): ServicePlugin {
   const maxBytes = init.maxImageBytes ?? 64 * 1024 ** 3;
   return async (app, { ctx }) => {
     useErrorStyle(app, "glance", (req) => `${ctx.baseUrl(req)}/identity`);
-    app.addContentTypeParser(PATCH_TYPE, { parseAs: "string" }, (_req, body, done) => {
+    app.addContentTypeParser(PATCH_TYPES, { parseAs: "string" }, (_req, body, done) => {
       try {
         done(null, JSON.parse(body as string));
       } catch {
@@ -161,7 +163,7 @@ async function v2Routes(app: App, ctx: GatewayContext, init: ImageServiceInit, m
 
   app.patch<{ Params: { id: string } }>("/images/:id", async (req, reply) => {
     const ct = String(req.headers["content-type"] ?? "").split(";")[0].trim();
-    if (ct !== PATCH_TYPE) {
+    if (!PATCH_TYPES.includes(ct)) {
       reply.code(415).header("Accept-Patch", PATCH_TYPE);
       throw Object.assign(new Error(`Unsupported Content-Type, use ${PATCH_TYPE}`), { statusCode: 415 });
     }

@@ -56,6 +56,12 @@ describe("networking API", () => {
     const ok = await bad({ cidr: "10.2.0.0/24", gateway_ip: "10.2.0.254", dns_nameservers: ["1.1.1.1"], host_routes: [{ destination: "192.168.0.0/16", nexthop: "10.2.0.5" }] });
     expect(ok.status).toBe(201);
     expect(ok.body.subnet.allocation_pools).toEqual([{ start: "10.2.0.1", end: "10.2.0.253" }]);
+    // host routes to a /32 (Tempest's test_create_delete_subnet_all_attributes: 10.20.0.0/32 via the gateway) are valid; misaligned is not
+    const hostRoute = await bad({ cidr: "10.3.0.0/24", host_routes: [{ destination: "10.20.0.0/32", nexthop: "10.3.0.1" }, { destination: "10.21.0.0/31", nexthop: "10.3.0.1" }] });
+    expect(hostRoute.status).toBe(201);
+    expect(hostRoute.body.subnet.host_routes).toEqual([{ destination: "10.20.0.0/32", nexthop: "10.3.0.1" }, { destination: "10.21.0.0/31", nexthop: "10.3.0.1" }]);
+    expect((await bad({ cidr: "10.4.0.0/24", host_routes: [{ destination: "10.20.0.1/24", nexthop: "10.4.0.1" }] })).body.NeutronError.message).toMatch(/not a valid destination CIDR/);
+    expect((await bad({ cidr: "10.4.0.0/24", host_routes: [{ destination: "10.20.0.0/33", nexthop: "10.4.0.1" }] })).status).toBe(400);
   });
 
   it("port security: groups only with port_security_enabled (400 on create, 409 disabling while groups stay), as Neutron", async () => {
@@ -140,6 +146,13 @@ describe("networking API", () => {
     const dup = await call("POST", "/security-group-rules", { security_group_rule: { security_group_id: sg.id, direction: "ingress", protocol: "tcp", port_range_min: 22, port_range_max: 22, remote_ip_prefix: "0.0.0.0/0" } });
     expect(dup.body.NeutronError.type).toBe("SecurityGroupRuleExists");
     expect((await call("POST", "/security-group-rules", { security_group_rule: { security_group_id: sg.id, direction: "ingress", protocol: "tcp", port_range_min: 90, port_range_max: 80 } })).status).toBe(400);
+    // ICMP: min is the type, max the code, 0..255 each; a code needs a type (the messages Tempest's test_create_security_group_rule_with_invalid_ports matches)
+    const icmp = async (min: number | null, max: number | null) => (await call("POST", "/security-group-rules", { security_group_rule: { security_group_id: sg.id, direction: "ingress", protocol: "icmp", port_range_min: min, port_range_max: max } })).body;
+    expect((await icmp(1, 256)).NeutronError).toMatchObject({ type: "SecurityGroupInvalidIcmpValue", message: "Invalid value for ICMP code (port_range_max) 256. It must be 0 to 255." });
+    expect((await icmp(300, 1)).NeutronError.message).toContain("Invalid value for ICMP type");
+    expect((await icmp(-1, 25)).NeutronError.message).toContain("Invalid value");
+    expect((await icmp(null, 6)).NeutronError.message).toContain("ICMP type (port-range-min) is missing");
+    expect((await icmp(8, 0)).security_group_rule).toMatchObject({ protocol: "icmp", port_range_min: 8, port_range_max: 0 });
     expect((await call("POST", "/security-group-rules", { security_group_rule: { security_group_id: sg.id, direction: "sideways" } })).status).toBe(400);
     expect((await call("DELETE", `/security-group-rules/${rule.body.security_group_rule.id}`)).status).toBe(204);
     expect((await call("DELETE", `/security-groups/${sg.id}`)).status).toBe(204);

@@ -63,6 +63,14 @@ function portNumber(v: unknown, field: string, max: number): number | null {
   return n;
 }
 
+/** For ICMP the port range is the ICMP type (min) and code (max), each 0..255 (Neutron's SecurityGroupInvalidIcmpValue). */
+function icmpNumber(v: unknown, what: "type" | "code", field: string): number | null {
+  if (v === undefined || v === null) return null;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 255) throw new NeutronFault(400, "SecurityGroupInvalidIcmpValue", `Invalid value for ICMP ${what} (${field}) ${String(v)}. It must be 0 to 255.`);
+  return n;
+}
+
 /** Validates a rule body into its stored fields (Neutron's rules: ports need tcp/udp/sctp, min <= max, …). */
 function ruleFields(o: Obj, group: CatalogRecord): Record<string, unknown> {
   const direction = o.direction;
@@ -75,8 +83,9 @@ function ruleFields(o: Obj, group: CatalogRecord): Record<string, unknown> {
   }
   if (protocol === "ipv6_icmp") protocol = "icmpv6";
   const icmp = protocol === "icmp" || protocol === "icmpv6" || protocol === "1" || protocol === "58";
-  const min = portNumber(o.port_range_min, "port_range_min", icmp ? 255 : 65535);
-  const max = portNumber(o.port_range_max, "port_range_max", icmp ? 255 : 65535);
+  const min = icmp ? icmpNumber(o.port_range_min, "type", "port_range_min") : portNumber(o.port_range_min, "port_range_min", 65535);
+  const max = icmp ? icmpNumber(o.port_range_max, "code", "port_range_max") : portNumber(o.port_range_max, "port_range_max", 65535);
+  if (icmp && max !== null && min === null) throw new NeutronFault(400, "SecurityGroupMissingIcmpType", `ICMP code (port-range-max) ${max} is provided but ICMP type (port-range-min) is missing.`);
   if ((min !== null || max !== null) && protocol === null) throw new NeutronFault(400, "SecurityGroupProtocolRequiredWithPorts", "Must also specify protocol if port range is given.");
   if (!icmp && (min !== null || max !== null)) {
     if (min === null || max === null || min < 1 || min > max) throw new NeutronFault(400, "SecurityGroupInvalidPortRange", "For TCP/UDP protocols, port_range_min must be <= port_range_max and both >= 1.");

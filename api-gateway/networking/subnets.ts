@@ -40,16 +40,21 @@ function addresses(o: Obj, field: string): string[] | undefined {
   return v as string[];
 }
 
+/** A route destination is any aligned IPv4 prefix, /0 to /32 (a host route is /32; parseCidr's subnet rule of at most /30 is for subnets). */
+function isRouteDestination(v: unknown): boolean {
+  const m = typeof v === "string" ? /^([^/]+)\/(\d{1,2})$/.exec(v) : null;
+  const ip = m ? parseIp(m[1]) : undefined;
+  const prefix = m ? Number(m[2]) : NaN;
+  if (ip === undefined || !(prefix >= 0 && prefix <= 32)) return false;
+  return ip % 2 ** (32 - prefix) === 0;
+}
+
 function hostRoutes(o: Obj): { destination: string; nexthop: string }[] | undefined {
   const v = o.host_routes;
   if (v === undefined || v === null) return undefined;
   if (!Array.isArray(v)) throw badRequest("Invalid input for host_routes. Reason: expected a list of {destination, nexthop}.");
   return v.map((r: Obj) => {
-    try {
-      parseCidr(r?.destination === "0.0.0.0/0" ? "0.0.0.0/1" : r?.destination);
-    } catch {
-      throw badRequest(`Invalid input for host_routes. Reason: '${String(r?.destination)}' is not a valid destination CIDR.`);
-    }
+    if (!isRouteDestination(r?.destination)) throw badRequest(`Invalid input for host_routes. Reason: '${String(r?.destination)}' is not a valid destination CIDR.`);
     if (parseIp(r.nexthop) === undefined) throw badRequest(`Invalid input for host_routes. Reason: '${String(r.nexthop)}' is not a valid nexthop.`);
     return { destination: String(r.destination), nexthop: String(r.nexthop) };
   });

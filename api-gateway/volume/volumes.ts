@@ -58,6 +58,11 @@ export function listFor(req: FastifyRequest, a: AuthContext, all: CatalogRecord[
 export const volumeRoutes: FastifyPluginAsync<VolumeRouteOptions> = async (app, { ctx, backend }) => {
   const now = () => isoMicro(ctx.clock.now());
   const view = (req: FastifyRequest, a: AuthContext, r: CatalogRecord) => volumeView(r, ctx.baseUrl(req), isAdmin(a));
+  // Cinder's create/update answer has no extension attributes (tenant, host, image metadata): Tempest's create_volume/update_volume schemas forbid them.
+  const writeView = (req: FastifyRequest, a: AuthContext, r: CatalogRecord) => {
+    const { "os-vol-tenant-attr:tenant_id": _t, "os-vol-host-attr:host": _h, volume_image_metadata: _i, ...rest } = view(req, a, r);
+    return rest;
+  };
 
   function zones(): Map<string, string[]> {
     const out = new Map<string, string[]>([[ctx.node.az ?? "nova", [ctx.node.id]]]);
@@ -134,7 +139,7 @@ export const volumeRoutes: FastifyPluginAsync<VolumeRouteOptions> = async (app, 
       updated_at: null,
     }));
     reply.code(202);
-    return { volume: view(req, a, ctx.store.get(VOLUME, id)!) };
+    return { volume: writeView(req, a, ctx.store.get(VOLUME, id)!) };
   });
 
   const list = (detail: boolean) => async (req: FastifyRequest) => {
@@ -174,7 +179,7 @@ export const volumeRoutes: FastifyPluginAsync<VolumeRouteOptions> = async (app, 
     if (b.metadata !== undefined) fields.metadata = metadataOf(b.metadata);
     if (Object.keys(fields).length === 0) throw new InvalidRequestError("Invalid input received: Must specify name, description or metadata to update");
     await ctx.store.put(VOLUME, v.id, { ...fields, updated_at: now() });
-    return { volume: view(req, a, ctx.store.get(VOLUME, v.id)!) };
+    return { volume: writeView(req, a, ctx.store.get(VOLUME, v.id)!) };
   });
 
   /** Quota taken for a write that failed goes back (taken before the write so that a refusal writes nothing). */

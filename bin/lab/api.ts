@@ -30,7 +30,7 @@ export function findAdminOpenrc(c: LabConfig): string | undefined {
   return f ? join(d, f) : undefined;
 }
 
-async function call(method: string, url: string, token: string | undefined, body?: unknown): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
+export async function call(method: string, url: string, token: string | undefined, body?: unknown): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
   const res = await fetch(url, {
     method,
     headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...(token ? { "x-auth-token": token } : {}) },
@@ -47,7 +47,7 @@ async function call(method: string, url: string, token: string | undefined, body
   return { status: res.status, json, headers: res.headers };
 }
 
-async function token(base: string, user: string, password: string, project: string): Promise<string | undefined> {
+export async function token(base: string, user: string, password: string, project: string): Promise<string | undefined> {
   const r = await call("POST", `${base}/identity/v3/auth/tokens`, undefined, {
     auth: { identity: { methods: ["password"], password: { user: { name: user, domain: { id: "default" }, password } } }, scope: { project: { name: project, domain: { id: "default" } } } },
   });
