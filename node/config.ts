@@ -24,6 +24,12 @@ export interface NodeConfig {
   logLevel: string;
   /** Enables /mesh/debug/* routes (tests: crafted gossip). */
   debugRoutes: boolean;
+  /** Where image blobs live ("" = <dataDir>/images); another filesystem keeps them off the catalog's. */
+  imagesDir: string;
+  /** Bytes kept free on the image store's filesystem: uploads and fetches stop before (413). */
+  imageReserveBytes: number;
+  /** Largest virtual size an uploaded image may declare (refused and killed above). */
+  imageMaxVirtualBytes: number;
 }
 
 export class ConfigError extends PeerstackError {
@@ -48,6 +54,9 @@ export function defaultConfig(hostname: string, dataDir = ".peerstack/node"): No
     advertMs: 1000,
     logLevel: "info",
     debugRoutes: false,
+    imagesDir: "",
+    imageReserveBytes: 1024 ** 3,
+    imageMaxVirtualBytes: 2 * 1024 ** 4,
   };
 }
 
@@ -64,6 +73,9 @@ const FLAGS: Record<string, keyof NodeConfig> = {
   "--advert-ms": "advertMs",
   "--log-level": "logLevel",
   "--debug-routes": "debugRoutes",
+  "--images-dir": "imagesDir",
+  "--image-reserve-bytes": "imageReserveBytes",
+  "--image-max-virtual-bytes": "imageMaxVirtualBytes",
 };
 
 const ENV: Record<string, keyof NodeConfig> = {
@@ -77,6 +89,9 @@ const ENV: Record<string, keyof NodeConfig> = {
   PEERSTACK_WRITE_ACKS: "writeAcks",
   PEERSTACK_LOG_LEVEL: "logLevel",
   PEERSTACK_DEBUG_ROUTES: "debugRoutes",
+  PEERSTACK_IMAGES_DIR: "imagesDir",
+  PEERSTACK_IMAGE_RESERVE_BYTES: "imageReserveBytes",
+  PEERSTACK_IMAGE_MAX_VIRTUAL_BYTES: "imageMaxVirtualBytes",
 };
 
 function coerce(key: keyof NodeConfig, raw: string, base: NodeConfig, where: string): unknown {

@@ -95,7 +95,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   placementRoutes(app, id, placement, { debug: config.debugRoutes }); // GET /peerstack/ledger, /peerstack/quota/:project, /peerstack/placement/stats
   // --- end placement hook
   // --- images hook (node/main/images-wiring.ts): blob store, blob stream, fetcher (the reconciler's ImageSource), Glance.
-  const images = startImages({ dataDir: config.dataDir, host, store, log: log.child({ component: "images" }) });
+  const images = startImages({ dataDir: config.dataDir, host, store, log: log.child({ component: "images" }), imagesDir: config.imagesDir, reserveBytes: config.imageReserveBytes, maxVirtualBytes: config.imageMaxVirtualBytes, quota: placement.quota });
   // --- end images hook
   // --- console hook (node/main/console-wiring.ts): /peerstack/console/1, os-getConsoleOutput from any node.
   const consoleLogs = startConsole({ transport, log: log.child({ component: "console" }) });

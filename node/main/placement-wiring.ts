@@ -12,7 +12,7 @@ import type { Logger } from "pino";
 import { advertiser, CAPACITY_TOPIC } from "../capacity/adverts.ts";
 import { claimJournal } from "../capacity/claim-journal.ts";
 import { Ledger } from "../capacity/ledger.ts";
-import { ownerRelease, quotaHolders } from "../quota/owner-release.ts";
+import { imageQuotaHolder, ownerRelease, quotaHolders } from "../quota/owner-release.ts";
 import { strayClaims } from "../capacity/stray-claims.ts";
 import { CapacityView } from "../capacity/view.ts";
 import { bidder, type Bidder } from "../auction/bidder.ts";
@@ -140,6 +140,7 @@ export async function startPlacement(w: PlacementWiring): Promise<RunningPlaceme
     store: w.store,
     quota,
     kinds: quotaHolders(placement.quotaOf),
+    endedAnywhere: { image: imageQuotaHolder },
     onReleased: (kind, id, project, amounts) => w.log.info({ kind, id, project, amounts }, "returned the quota of a removed record"),
     onError: (kind, id, err) => w.log.warn({ kind, id, err: String(err) }, "returning the quota of a removed record failed"),
   });
