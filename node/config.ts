@@ -30,6 +30,9 @@ export interface NodeConfig {
   imageReserveBytes: number;
   /** Largest virtual size an uploaded image may declare (refused and killed above). */
   imageMaxVirtualBytes: number;
+  /** Glance's registered default limits for a new project: images, and stored MiB. */
+  imageCountTotal: number;
+  imageSizeTotal: number;
 }
 
 export class ConfigError extends PeerstackError {
@@ -57,6 +60,8 @@ export function defaultConfig(hostname: string, dataDir = ".peerstack/node"): No
     imagesDir: "",
     imageReserveBytes: 1024 ** 3,
     imageMaxVirtualBytes: 2 * 1024 ** 4,
+    imageCountTotal: 100,
+    imageSizeTotal: 102400,
   };
 }
 
@@ -76,6 +81,8 @@ const FLAGS: Record<string, keyof NodeConfig> = {
   "--images-dir": "imagesDir",
   "--image-reserve-bytes": "imageReserveBytes",
   "--image-max-virtual-bytes": "imageMaxVirtualBytes",
+  "--image-count-total": "imageCountTotal",
+  "--image-size-total": "imageSizeTotal",
 };
 
 const ENV: Record<string, keyof NodeConfig> = {

@@ -22,6 +22,7 @@ import { mountApi } from "./api-wiring.ts";
 import { PLACEMENT_TOPICS, startPlacement } from "./placement-wiring.ts";
 import { placementRoutes } from "./placement-routes.ts";
 import { startImages } from "./images-wiring.ts";
+import { DEFAULT_LIMITS } from "../quota/limits.ts";
 import { startConsole } from "./console-wiring.ts";
 
 export interface RunningAgent {
@@ -91,7 +92,8 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   const sep = config.http.lastIndexOf(":");
   const httpHost = config.http.slice(0, sep).replace(/^\[|\]$/g, "");
   // --- placement hook (node/main/placement-wiring.ts): ledger, adverts, bidder, requester, quota escrow.
-  const placement = await startPlacement({ dataDir: config.dataDir, self: id, az: config.az, store, transport, log: log.child({ component: "placement" }), advertMs: config.advertMs });
+  const placement = await startPlacement({ dataDir: config.dataDir, self: id, az: config.az, store, transport, log: log.child({ component: "placement" }), advertMs: config.advertMs,
+    defaultLimits: { ...DEFAULT_LIMITS, image_count_total: config.imageCountTotal, image_size_total: config.imageSizeTotal } });
   placementRoutes(app, id, placement, { debug: config.debugRoutes }); // GET /peerstack/ledger, /peerstack/quota/:project, /peerstack/placement/stats
   // --- end placement hook
   // --- images hook (node/main/images-wiring.ts): blob store, blob stream, fetcher (the reconciler's ImageSource), Glance.

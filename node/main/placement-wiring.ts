@@ -13,6 +13,7 @@ import { advertiser, CAPACITY_TOPIC } from "../capacity/adverts.ts";
 import { claimJournal } from "../capacity/claim-journal.ts";
 import { Ledger } from "../capacity/ledger.ts";
 import { imageQuotaHolder, ownerRelease, quotaHolders } from "../quota/owner-release.ts";
+import type { QuotaAmounts } from "../quota/limits.ts";
 import { strayClaims } from "../capacity/stray-claims.ts";
 import { CapacityView } from "../capacity/view.ts";
 import { bidder, type Bidder } from "../auction/bidder.ts";
@@ -38,6 +39,8 @@ export interface PlacementWiring {
   log: Logger;
   advertMs?: number;
   env?: Record<string, string | undefined>;
+  /** Limits a project created through this node is minted with (default DEFAULT_LIMITS). */
+  defaultLimits?: QuotaAmounts;
 }
 
 export interface RunningPlacement {
@@ -156,7 +159,7 @@ export async function startPlacement(w: PlacementWiring): Promise<RunningPlaceme
       else stray.check(delta.id);
     } else if (delta.kind === "project" && local && record) {
       // The node where a project is created mints its quota (initProject skips known limits).
-      quota.initProject(record.id).catch((err: unknown) => w.log.warn({ project: record.id, err: String(err) }, "minting project quota failed"));
+      quota.initProject(record.id, w.defaultLimits).catch((err: unknown) => w.log.warn({ project: record.id, err: String(err) }, "minting project quota failed"));
     }
   });
   // Holds lapse lazily on the next bid; sweep them so adverts do not show lapsed holds for long.
