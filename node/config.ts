@@ -30,6 +30,15 @@ export interface NodeConfig {
   logLevel: string;
   /** Enables /mesh/debug/* routes (tests: crafted gossip). */
   debugRoutes: boolean;
+  /** Where image blobs live ("" = <dataDir>/images); another filesystem keeps them off the catalog's. */
+  imagesDir: string;
+  /** Bytes kept free on the image store's filesystem: uploads and fetches stop before (413). */
+  imageReserveBytes: number;
+  /** Largest virtual size an uploaded image may declare (refused and killed above). */
+  imageMaxVirtualBytes: number;
+  /** Glance's registered default limits for a new project: images, and stored MiB. */
+  imageCountTotal: number;
+  imageSizeTotal: number;
 }
 
 export class ConfigError extends PeerstackError {
@@ -57,6 +66,11 @@ export function defaultConfig(hostname: string, dataDir = ".peerstack/node"): No
     placeTimeoutMs: 60_000,
     logLevel: "info",
     debugRoutes: false,
+    imagesDir: "",
+    imageReserveBytes: 1024 ** 3,
+    imageMaxVirtualBytes: 2 * 1024 ** 4,
+    imageCountTotal: 100,
+    imageSizeTotal: 102400,
   };
 }
 
@@ -76,6 +90,11 @@ const FLAGS: Record<string, keyof NodeConfig> = {
   "--place-timeout-ms": "placeTimeoutMs",
   "--log-level": "logLevel",
   "--debug-routes": "debugRoutes",
+  "--images-dir": "imagesDir",
+  "--image-reserve-bytes": "imageReserveBytes",
+  "--image-max-virtual-bytes": "imageMaxVirtualBytes",
+  "--image-count-total": "imageCountTotal",
+  "--image-size-total": "imageSizeTotal",
 };
 
 const ENV: Record<string, keyof NodeConfig> = {
@@ -92,6 +111,9 @@ const ENV: Record<string, keyof NodeConfig> = {
   PEERSTACK_PLACE_TIMEOUT_MS: "placeTimeoutMs",
   PEERSTACK_LOG_LEVEL: "logLevel",
   PEERSTACK_DEBUG_ROUTES: "debugRoutes",
+  PEERSTACK_IMAGES_DIR: "imagesDir",
+  PEERSTACK_IMAGE_RESERVE_BYTES: "imageReserveBytes",
+  PEERSTACK_IMAGE_MAX_VIRTUAL_BYTES: "imageMaxVirtualBytes",
 };
 
 function coerce(key: keyof NodeConfig, raw: string, base: NodeConfig, where: string): unknown {

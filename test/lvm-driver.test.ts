@@ -92,7 +92,7 @@ describe("lvm driver: a retry after a crash converges", () => {
     // The crashed import left a partial LV holding other data where the image has zeros.
     await lvm.lvcreateThin(timed, VG, "peerstack-pool", "ps-part-img-img7", 8 * MiB);
     await io(`/dev/${VG}/ps-part-img-img7`, `write -P 0xee ${MiB} ${MiB}`);
-    expect(await d().importImage("img7", source)).toMatchObject({ id: "img7", kind: "image", sizeBytes: 8 * MiB });
+    expect(await d().importImage("img7", source, { format: "raw" })).toMatchObject({ id: "img7", kind: "image", sizeBytes: 8 * MiB });
     const v = await d().createVolume("vol7", 1, { fromImage: "img7" });
     await io(v.path, `read -P 0x5a 0 ${MiB}`);
     await io(v.path, `read -P 0 ${MiB} ${MiB}`);

@@ -16,7 +16,7 @@ import { startReconciler, type RunningReconciler } from "../node/main/reconciler
 import { systemClock } from "../node/runtime/system.ts";
 import { openCrdtStore, type CrdtStore } from "../node/store/crdt-store.ts";
 import { LevelKv } from "../node/store/level-kv.ts";
-import { NETWORK, PORT, SERVER, SUBNET, tapNameFor } from "../protocol/records.ts";
+import { IMAGE, NETWORK, PORT, SERVER, SUBNET, tapNameFor } from "../protocol/records.ts";
 import { killAllQemu, qemuPidsMentioning, testImage } from "./helpers/vm.ts";
 import { createLab, nsCode, sh, type Lab } from "./helpers/netns.ts";
 
@@ -49,6 +49,8 @@ beforeAll(async () => {
   kv = await LevelKv.open(join(dir, "catalog"));
   store = await openCrdtStore({ node: SELF }, { clock: systemClock, kv });
   // The catalog as the API and host 2 would have replicated it.
+  // The catalog's record of the test image as a Glance upload leaves it: the reconciler imports only active, bootable images.
+  await store.put(IMAGE, "img1", { name: "img1", status: "active", disk_format: "qcow2", container_format: "bare", visibility: "public" });
   await store.put(NETWORK, "net1", { name: "net1", vni: VNI, mtu: 1450 });
   await store.put(SUBNET, "sub1", { network_id: "net1", cidr: "10.61.0.0/24", gateway_ip: "10.61.0.1", enable_dhcp: true });
   // No security groups here (this test is the plumbing; test/secgroups-nft.test.ts the filtering).

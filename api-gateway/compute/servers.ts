@@ -118,6 +118,16 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
       imageId = refId(b.imageRef, "imageRef");
       const img = ctx.store.get("image", imageId);
       if (!img || !canSee(ctx.store, a, img)) throw new InvalidRequestError(`Image ${imageId} could not be found.`);
+      // Nova boots only active images: a queued, saving or killed (refused) one has no usable bits.
+      if (img.status !== "active") throw new InvalidRequestError(`Image ${imageId} is not active.`);
+      // kernel_id / ramdisk_id are booted into the guest: they must be images the requester may see too.
+      const props = (img.properties ?? {}) as Record<string, unknown>;
+      for (const k of ["kernel_id", "ramdisk_id"]) {
+        const ref = props[k];
+        if (ref === undefined || ref === "") continue;
+        const part = typeof ref === "string" ? ctx.store.get("image", ref) : undefined;
+        if (!part || !canSee(ctx.store, a, part)) throw new InvalidRequestError(`Image ${String(ref)} could not be found.`);
+      }
     }
     if (!imageId) throw new InvalidRequestError("Cannot create a server without an image (boot from volume is not supported).");
     const accessIps = accessIpFields(b);

@@ -10,7 +10,7 @@ export const VISIBILITIES = ["public", "private", "shared", "community"];
 export const CORE = new Set([
   "id", "name", "status", "visibility", "protected", "os_hidden", "checksum", "os_hash_algo", "os_hash_value", "owner",
   "size", "virtual_size", "min_ram", "min_disk", "disk_format", "container_format", "created_at", "updated_at", "tags",
-  "self", "file", "schema", "locations", "direct_url", "stores",
+  "self", "file", "schema", "locations", "direct_url", "stores", "status_reason",
 ]);
 /** Core attributes a user may set (create or patch). */
 export const WRITABLE = new Set(["name", "visibility", "protected", "os_hidden", "min_ram", "min_disk", "disk_format", "container_format", "tags"]);
@@ -34,7 +34,7 @@ export function imageView(r: CatalogRecord): Record<string, unknown> {
     os_hash_value: r.os_hash_value ?? null,
     owner: r.owner,
     size: r.size ?? null,
-    virtual_size: null,
+    virtual_size: typeof r.virtual_size === "number" ? r.virtual_size : null,
     min_ram: r.min_ram ?? 0,
     min_disk: r.min_disk ?? 0,
     disk_format: r.disk_format ?? null,
@@ -42,6 +42,8 @@ export function imageView(r: CatalogRecord): Record<string, unknown> {
     created_at: r.created_at,
     updated_at: r.updated_at,
     tags: r.tags ?? [],
+    // Why a killed image was refused (upload checks), for its owner to read.
+    ...(typeof r.status_reason === "string" ? { status_reason: r.status_reason } : {}),
     self: `/v2/images/${r.id}`,
     file: `/v2/images/${r.id}/file`,
     schema: "/v2/schemas/image",

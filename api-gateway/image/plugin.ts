@@ -2,9 +2,8 @@
 // to the content-addressed blob store) and download (fetched from a holder peer when not local),
 // the schema routes. Use as `services: { image: imageService({ blobs, fetcher }) }` in GatewayOptions.
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { Readable } from "node:stream";
-import { BlobTooLargeError, type BlobStore } from "../../node/images/blob-store.ts";
-import { addHolder, IMAGE, removeHolders } from "../../node/images/records.ts";
+import type { BlobStore } from "../../node/images/blob-store.ts";
+import { IMAGE, removeHolders } from "../../node/images/records.ts";
 import type { ImageSource } from "../../node/reconciler/types.ts";
 import type { AuthContext } from "../auth/plugin.ts";
 import { requireAuth } from "../auth/plugin.ts";
@@ -18,7 +17,9 @@ import type { CatalogRecord, GatewayStore } from "../store.ts";
 import { memberRoutes, membership, removeMembers } from "./members.ts";
 import { imageVersions } from "../versions.ts";
 import { applyPatch, imageView, isoSec, setAttribute } from "./model.ts";
+import { takeImageQuota, type ImageQuota } from "./quota.ts";
 import { imageSchema, imagesSchema } from "./schemas.ts";
+import { uploadImage, type ImageInspector } from "./upload.ts";
 
 export interface ImageServiceInit {
   blobs: BlobStore;
@@ -26,6 +27,10 @@ export interface ImageServiceInit {
   fetcher?: ImageSource;
   /** Largest upload accepted (413 beyond). Default 64 GiB. */
   maxImageBytes?: number;
+  /** Checks uploaded bits before the image goes active (the agent always wires one; see upload.ts). */
+  inspect?: ImageInspector;
+  /** image_count_total / image_size_total escrow (absent: no image quota, gateway tests). */
+  quota?: ImageQuota;
 }
 
 const PATCH_TYPE = "application/openstack-images-v2.1-json-patch";
@@ -68,8 +73,6 @@ type App = Parameters<ServicePlugin>[0];
 
 async function v2Routes(app: App, ctx: GatewayContext, init: ImageServiceInit, maxBytes: number): Promise<void> {
   const now = () => isoSec(ctx.clock.now());
-  /** Uploads in progress on this node (a second PUT while the first still streams is 409). */
-  const uploading = new Set<string>();
   const find = (req: FastifyRequest, id: string): CatalogRecord => {
     const r = ctx.store.get(IMAGE, id);
     if (!r || !canSee(ctx.store, requireAuth(req), r)) throw new ItemNotFoundError("image", id, `No image found with ID ${id}`);
@@ -107,8 +110,14 @@ async function v2Routes(app: App, ctx: GatewayContext, init: ImageServiceInit, m
         setAttribute(fields, props, k, v, isAdmin(a));
       }
     }
+    const owner = typeof fields.owner === "string" ? fields.owner : project;
+    // quota_node: the node that took the count, which returns it when the image is deleted anywhere.
+    if (init.quota) await takeImageQuota(init.quota, owner, { image_count_total: 1 });
     const t = now();
-    await ctx.store.put(IMAGE, id, { owner: project, ...fields, properties: props, created_at: t, updated_at: t });
+    await ctx.store.put(IMAGE, id, { owner: project, ...fields, properties: props, created_at: t, updated_at: t, ...(init.quota ? { quota_node: ctx.node.id } : {}) }).catch(async (err: unknown) => {
+      await init.quota?.release(owner, { image_count_total: 1 });
+      throw err;
+    });
     reply.code(201).header("Location", `${ctx.baseUrl(req)}/image/v2/images/${id}`);
     return imageView(ctx.store.get(IMAGE, id)!);
   });
@@ -185,41 +194,7 @@ async function v2Routes(app: App, ctx: GatewayContext, init: ImageServiceInit, m
   });
 
   app.put<{ Params: { id: string } }>("/images/:id/file", async (req, reply) => {
-    const r = findOwn(req, req.params.id, "upload_image");
-    if (r.status !== "queued" || uploading.has(r.id)) throw new ConflictError(`Image status transition from ${String(r.status)} to saving is not allowed`);
-    const body = req.body as Readable | undefined;
-    if (!body || typeof (body as Partial<Readable>)[Symbol.asyncIterator] !== "function") throw new InvalidRequestError("Image data must be sent as application/octet-stream.");
-    const declared = Number(req.headers["content-length"]);
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      body.resume();
-      throw new BlobTooLargeError(`image ${r.id}`, maxBytes);
-    }
-    uploading.add(r.id);
-    await ctx.store.put(IMAGE, r.id, { status: "saving", updated_at: now() }).catch((err: unknown) => {
-      uploading.delete(r.id);
-      throw err;
-    });
-    let lastLog = 0;
-    try {
-      const d = await init.blobs.ingest(body, {
-        what: `image ${r.id}`,
-        maxBytes,
-        onProgress: (n) => {
-          if (n - lastLog < 64 * 1024 * 1024) return;
-          lastLog = n;
-          req.log.info({ image: r.id, bytes: n }, "image upload progress");
-        },
-      });
-      await ctx.store.put(IMAGE, r.id, { status: "active", size: d.size, checksum: d.md5, os_hash_algo: "sha512", os_hash_value: d.sha512, sha256: d.sha256, updated_at: now() });
-      await addHolder(ctx.store, r.id, ctx.node.id);
-      req.log.info({ image: r.id, size: d.size, sha256: d.sha256 }, "image uploaded");
-    } catch (err) {
-      body.resume();
-      await ctx.store.put(IMAGE, r.id, { status: "queued", updated_at: now() });
-      throw err;
-    } finally {
-      uploading.delete(r.id);
-    }
+    await uploadImage({ ctx, blobs: init.blobs, maxBytes, now, ...(init.inspect ? { inspect: init.inspect } : {}), ...(init.quota ? { quota: init.quota } : {}) }, req, findOwn(req, req.params.id, "upload_image"));
     reply.code(204);
   });
 

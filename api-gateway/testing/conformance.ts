@@ -82,6 +82,8 @@ export async function conformanceWorld(): Promise<World> {
   a.flavor = flavor.id;
   const pub = must(await req("POST", "/image/v2/images", admin, { payload: { name: "public-image", disk_format: "raw", container_format: "bare", visibility: "public" } }), "public image");
   b.publicImage = pub.id;
+  // Bits as a real upload brings them: Nova refuses a server from an image that is not active.
+  must(await g.app.inject({ method: "PUT", url: `/image/v2/images/${pub.id}/file`, headers: { "x-auth-token": admin, "content-type": "application/octet-stream" }, payload: Buffer.from("public image bits") }), "public upload");
 
   for (const [who, token, o] of [["alpha", alice, a], ["beta", bob, b]] as const) {
     o.keypair = `${who}-key`;
@@ -95,6 +97,7 @@ export async function conformanceWorld(): Promise<World> {
     o.image = must(await req("POST", "/image/v2/images", token, { payload: { name: `${who}-image`, disk_format: "raw", container_format: "bare", visibility: "private" } }), "image").id;
     must(await g.app.inject({ method: "PUT", url: `/image/v2/images/${o.image}/file`, headers: { "x-auth-token": token, "content-type": "application/octet-stream" }, payload: Buffer.from(`${who} image bits`) }), "upload");
     o.sharedImage = must(await req("POST", "/image/v2/images", token, { payload: { name: `${who}-shared-image`, disk_format: "raw", container_format: "bare", visibility: "shared" } }), "shared image").id;
+    must(await g.app.inject({ method: "PUT", url: `/image/v2/images/${o.sharedImage}/file`, headers: { "x-auth-token": token, "content-type": "application/octet-stream" }, payload: Buffer.from(`${who} shared image bits`) }), "shared upload");
     o.queuedImage = must(await req("POST", "/image/v2/images", token, { payload: { name: `${who}-queued-image`, disk_format: "raw", container_format: "bare" } }), "queued image").id;
     const flavorRef = who === "alpha" ? a.flavor : "1";
     const server = must(await req("POST", `${nova}/servers`, token, { payload: { server: { name: `${who}-vm`, flavorRef, imageRef: o.image, key_name: o.keypair, networks: [{ uuid: o.network }], security_groups: [{ name: `${who}-sg` }], metadata: { [`${who}-meta`]: "v" } }, "os:scheduler_hints": { group: o.group } }, ...v("2.37") }), "server", 202).server;

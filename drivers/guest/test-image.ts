@@ -149,7 +149,7 @@ async function build(kernel: KernelKit, stage1: RootSpec, root: RootSpec, { outD
     await run("dd", [`if=${join(t, "root.img")}`, `of=${disk}`, "conv=notrunc,sparse", "bs=1M", `seek=${1 + BOOT_MB}`, "status=none"]);
     await run("syslinux", ["--install", "--offset", String(1024 * 1024), disk]);
     log("test image: converting to qcow2");
-    await run("qemu-img", ["convert", "-O", "qcow2", disk, join(t, "image.qcow2")]);
+    await run("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", disk, join(t, "image.qcow2")]);
     const image: TestImage = {
       qcow2: join(outDir, `${name}.qcow2`),
       vmlinux: join(outDir, `${name}.vmlinux`),

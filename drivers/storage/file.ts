@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import type { CommandRunner, CreateVolumeOptions, ImportImageOptions, StorageDriver, StorageUsage, VolumeInfo, VolumeKind } from "./interface.ts";
 import { GiB, ID, checkId, checkSize } from "./interface.ts";
 import { InvalidSizeError, StorageError, StorageInUseError, StorageNotFoundError } from "./errors.ts";
+import { checkImage } from "./image-check.ts";
 import { readQcow2Header } from "./qcow2-header.ts";
 import { Mutex } from "./mutex.ts";
 
@@ -173,13 +174,14 @@ export function fileStorage(init: FileStorageInit): StorageDriver {
         qemuImg(["create", "-q", "-f", "qcow2", "-b", image.path, "-F", "qcow2", p, String(sizeGiB * GiB)]));
     },
 
-    async importImage(imageId: string, sourcePath: string, opts: ImportImageOptions = {}) {
+    async importImage(imageId: string, sourcePath: string, opts: ImportImageOptions) {
       const action = `importing image "${imageId}"`;
       const existing = await info("image", imageId);
       if (existing) return existing;
-      // Flatten whatever came in (raw, qcow2 with its own backing chain) into one standalone qcow2.
-      return produce("image", imageId, action, (p) =>
-        qemuImg(["convert", ...(opts.format ? ["-f", opts.format] : []), "-O", "qcow2", sourcePath, p]));
+      // Checked here too, not only at upload: a blob fetched from a peer is trusted no more than one uploaded.
+      await checkImage(runner, sourcePath, opts.format, { what: `image "${imageId}"` });
+      // One standalone qcow2 from the declared format only.
+      return produce("image", imageId, action, (p) => qemuImg(["convert", "-f", opts.format, "-O", "qcow2", sourcePath, p]));
     },
 
     async resize(id: string, sizeGiB: number) {
@@ -197,7 +199,7 @@ export function fileStorage(init: FileStorageInit): StorageDriver {
       // it holds only the blocks the volume changed. (A volume in use by QEMU is locked: snapshot
       // running VMs through QMP instead.)
       const backing = vol.origin && vol.origin.kind !== "volume" ? fileOf(vol.origin.kind, vol.origin.id) : undefined;
-      const args = ["convert", "-O", "qcow2", ...(backing ? ["-B", backing, "-F", "qcow2"] : []), vol.path];
+      const args = ["convert", "-f", "qcow2", "-O", "qcow2", ...(backing ? ["-B", backing, "-F", "qcow2"] : []), vol.path];
       return produce("snapshot", snapshotId, action, (p) => qemuImg([...args, p]));
     },
 

@@ -36,9 +36,9 @@ export interface CreateVolumeOptions {
 }
 
 export interface ImportImageOptions {
-  /** The image's disk format as the catalog records it. Without it qemu-img probes, which trusts
-   * the file's content: a raw image can pose as a qcow2 with a backing file. */
-  format?: "qcow2" | "raw";
+  /** The QEMU format the catalog's disk_format means (image-check.ts qemuFormatOf). Always given:
+   * a probe trusts the file's content, and a raw image can pose as a qcow2 with a backing file. */
+  format: "qcow2" | "raw";
 }
 
 export interface StorageDriver {
@@ -48,8 +48,9 @@ export interface StorageDriver {
   /** Prepare the pool (directories; the thin pool). Idempotent. */
   init(): Promise<void>;
   createVolume(id: string, sizeGiB: number, opts?: CreateVolumeOptions): Promise<VolumeInfo>;
-  /** Make a base from an image file (qcow2 or raw): a qcow2 file, or an image LV. */
-  importImage(imageId: string, sourcePath: string, opts?: ImportImageOptions): Promise<VolumeInfo>;
+  /** Make a base from an image file (qcow2 or raw): a qcow2 file, or an image LV. Checks the file first
+   * (image-check.ts): UnsafeImageError for a backing or data file, or content of another format. */
+  importImage(imageId: string, sourcePath: string, opts: ImportImageOptions): Promise<VolumeInfo>;
   /** Grow a volume; shrinking throws InvalidSizeError. */
   resize(id: string, sizeGiB: number): Promise<VolumeInfo>;
   snapshot(volumeId: string, snapshotId: string): Promise<VolumeInfo>;

@@ -18,6 +18,8 @@ function scripted(fails: Record<string, string>) {
       const hit = Object.entries(fails).find(([k]) => line.startsWith(k));
       if (hit) throw new CommandError({ cmd, args, exitCode: 5, stderr: hit[1] });
       if (cmd === "lvs") return { stdout: EMPTY_LVS, stderr: "" };
+      // od of a bare qcow2 v3 header (no backing file, no features)
+      if (cmd === "od") return { stdout: " 51 46 49 fb 00 00 00 03" + " 00".repeat(96), stderr: "" };
       if (cmd === "qemu-img" && args[0] === "info") return { stdout: JSON.stringify({ "virtual-size": 67108864, format: "qcow2" }), stderr: "" };
       return { stdout: "", stderr: "" };
     },
@@ -27,7 +29,7 @@ function scripted(fails: Record<string, string>) {
 describe("lvm driver (scripted runner)", () => {
   it("a failed copy removes the partial image LV and reports the image", async () => {
     const r = scripted({ "qemu-img convert": "qemu-img: error while reading sector 0" });
-    const err = await lvmStorage({ vg: "vg0", runner: r }).importImage("img1", "/src.qcow2").catch((e: unknown) => e);
+    const err = await lvmStorage({ vg: "vg0", runner: r }).importImage("img1", "/src.qcow2", { format: "qcow2" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StorageError);
     expect((err as Error).message).toMatch(/^importing image "img1": qemu-img convert .*reading sector 0/);
     expect(r.calls.filter((c) => c.startsWith("lv"))).toEqual([

@@ -4,6 +4,7 @@
 import type { CommandRunner, CreateVolumeOptions, ImportImageOptions, StorageDriver, VolumeInfo, VolumeKind } from "./interface.ts";
 import { GiB, checkId, checkSize } from "./interface.ts";
 import { InsufficientSpaceError, InvalidSizeError, StorageError, StorageInUseError, StorageNotFoundError } from "./errors.ts";
+import { checkImage, type QemuImageFormat } from "./image-check.ts";
 import * as cli from "./lvm-cli.ts";
 import { Mutex } from "./mutex.ts";
 import { Revert } from "../revert.ts";
@@ -92,7 +93,7 @@ export function lvmStorage(init: LvmStorageInit): StorageDriver {
   });
 
   /** Partial LV, copy, rename: each step registers its undo, run newest first if a later one fails. */
-  async function importOnce(imageId: string, sourcePath: string, givenFormat?: string): Promise<VolumeInfo> {
+  async function importOnce(imageId: string, sourcePath: string, format: QemuImageFormat): Promise<VolumeInfo> {
     const action = `importing image "${imageId}"`;
     const partial = partialImageLv(imageId);
     const revert = new Revert();
@@ -101,18 +102,17 @@ export function lvmStorage(init: LvmStorageInit): StorageDriver {
         const all = await rows(action);
         const image = findLv(all, "image", imageId);
         if (image) return infoOf(image);
-        const fmt = givenFormat ? ["-f", givenFormat] : [];
-        const { stdout } = await r.run("qemu-img", ["info", "--output=json", ...fmt, sourcePath], { timeoutMs: 60_000 });
-        const info = JSON.parse(stdout) as { "virtual-size": number; format: string };
+        // Checked here too, not only at upload: a blob fetched from a peer is trusted no more than one uploaded.
+        const checked = await checkImage(r, sourcePath, format, { what: `image "${imageId}"` });
         // A leftover from a crashed import has unknown content: start over.
         if (all.some((x) => x.name === partial)) await cli.lvremove(r, vg, [partial]);
-        await cli.lvcreateThin(r, vg, pool, partial, info["virtual-size"]);
+        await cli.lvcreateThin(r, vg, pool, partial, checked.virtualSize);
         revert.add(() => meta.run(() => cli.lvremove(r, vg, [partial])));
-        return info.format;
+        return checked.format;
       });
       if (typeof created !== "string") return created;
       // A new thin LV reads zeros, so only the image's data needs writing.
-      const args = ["convert", "-n", "--target-is-zero", "-f", givenFormat ?? created, "-O", "raw", sourcePath, devPath(vg, partial)];
+      const args = ["convert", "-n", "--target-is-zero", "-f", created, "-O", "raw", sourcePath, devPath(vg, partial)];
       await r.run("qemu-img", args, { timeoutMs: importTimeoutMs });
       const done = await meta.run(async () => {
         await cli.lvrename(r, vg, partial, lvName("image", imageId));
@@ -170,7 +170,7 @@ export function lvmStorage(init: LvmStorageInit): StorageDriver {
       });
     },
 
-    importImage(imageId: string, sourcePath: string, opts: ImportImageOptions = {}) {
+    importImage(imageId: string, sourcePath: string, opts: ImportImageOptions) {
       try {
         checkId("image", imageId);
       } catch (err) {

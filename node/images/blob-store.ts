@@ -1,9 +1,11 @@
-// Content-addressed image bits on disk: `<dataDir>/images/sha256/<hex>`. Writes go to a temp file
+// Content-addressed image bits on disk: `<dataDir>/images/sha256/<hex>` (or `<imagesDir>/sha256/<hex>`
+// when the blobs live on another filesystem than the catalog). Writes go to a temp file
 // renamed into place only once the digest is known (and, for fetched blobs, verified), so a file
-// under sha256/ is always complete. Partial downloads live in `partial/<hex>` for resume.
+// under sha256/ is always complete. Partial downloads live in `partial/<hex>` for resume. Every write
+// stops while `reserveBytes` are still free, so image bits never fill the disk under the catalog.
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { PeerstackError } from "../../protocol/errors.ts";
@@ -31,6 +33,23 @@ export class BlobTooLargeError extends PeerstackError {
   }
 }
 
+/** Writing more would leave less than the reserve free on the image store's filesystem. */
+export class StorageFullError extends PeerstackError {
+  constructor(what: string, free: number, reserve: number) {
+    super("STORAGE_FULL", `${what}: ${free} bytes free on the image store, and ${reserve} are kept in reserve`);
+  }
+}
+
+export interface BlobStoreInit {
+  /** Where the blobs live (default `<dataDir>/images`). */
+  root?: string;
+  /** Bytes left free on the store's filesystem: writes stop before this (default 1 GiB). */
+  reserveBytes?: number;
+}
+
+/** Free space is asked again after this many bytes written (statfs is cheap, but not per chunk). */
+const FREE_CHECK_EVERY = 16 * 1024 * 1024;
+
 const HEX = /^[0-9a-f]{64}$/;
 
 export function isSha256(s: unknown): s is string {
@@ -51,10 +70,25 @@ class Digester {
 
 export class BlobStore {
   readonly root: string;
+  readonly reserveBytes: number;
   private seq = 0;
 
-  constructor(dataDir: string) {
-    this.root = join(dataDir, "images");
+  constructor(dataDir: string, init: BlobStoreInit = {}) {
+    this.root = init.root ?? join(dataDir, "images");
+    this.reserveBytes = init.reserveBytes ?? 1024 ** 3;
+  }
+
+  /** Bytes free to unprivileged writers on the store's filesystem. */
+  async freeBytes(): Promise<number> {
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    const fs = await statfs(this.root);
+    return fs.bavail * fs.bsize;
+  }
+
+  /** StorageFullError unless `more` bytes can still be written above the reserve. */
+  async ensureRoom(what: string, more: number): Promise<void> {
+    const free = await this.freeBytes();
+    if (free - more < this.reserveBytes) throw new StorageFullError(what, free, this.reserveBytes);
   }
 
   path(sha256: string): string {
@@ -81,17 +115,23 @@ export class BlobStore {
   }
 
   /** Streams `source` to disk, hashing as it goes; the blob lands under its sha256. */
-  async ingest(source: AsyncIterable<Uint8Array>, opts: { what?: string; maxBytes?: number; onProgress?: (bytes: number) => void } = {}): Promise<BlobDigest> {
+  async ingest(source: AsyncIterable<Uint8Array>, opts: { what?: string; maxBytes?: number; expectedBytes?: number; onProgress?: (bytes: number) => void } = {}): Promise<BlobDigest> {
     const what = opts.what ?? "image data";
     await mkdir(join(this.root, "sha256"), { recursive: true, mode: 0o700 });
     await mkdir(join(this.root, "tmp"), { recursive: true, mode: 0o700 });
+    await this.ensureRoom(what, opts.expectedBytes ?? 0);
     const tmp = join(this.root, "tmp", `${process.pid}-${this.seq++}`);
-    const fh = await open(tmp, "w");
+    const fh = await open(tmp, "w", 0o600);
     const d = new Digester();
+    let checkedAt = 0;
     try {
       for await (const chunk of source) {
         d.update(chunk);
         if (opts.maxBytes !== undefined && d.size > opts.maxBytes) throw new BlobTooLargeError(what, opts.maxBytes);
+        if (d.size - checkedAt >= FREE_CHECK_EVERY) {
+          checkedAt = d.size;
+          await this.ensureRoom(what, chunk.byteLength);
+        }
         await fh.write(chunk);
         opts.onProgress?.(d.size);
       }
@@ -110,11 +150,18 @@ export class BlobStore {
   /** Appends to the partial file of `sha256` at `offset` (truncating anything beyond it). */
   async appendPartial(sha256: string, offset: number, source: AsyncIterable<Uint8Array>, onChunk?: (total: number) => void): Promise<number> {
     await mkdir(join(this.root, "partial"), { recursive: true, mode: 0o700 });
-    const fh = await open(this.partialPath(sha256), offset === 0 ? "w" : "r+");
+    const what = `fetching blob ${sha256}`;
+    await this.ensureRoom(what, 0);
+    const fh = await open(this.partialPath(sha256), offset === 0 ? "w" : "r+", 0o600);
     let pos = offset;
+    let checkedAt = offset;
     try {
       await fh.truncate(offset);
       for await (const chunk of source) {
+        if (pos - checkedAt >= FREE_CHECK_EVERY) {
+          checkedAt = pos;
+          await this.ensureRoom(what, chunk.byteLength);
+        }
         await fh.write(chunk, 0, chunk.byteLength, pos);
         pos += chunk.byteLength;
         onChunk?.(pos);

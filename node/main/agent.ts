@@ -25,6 +25,7 @@ import { mountApi } from "./api-wiring.ts";
 import { PLACEMENT_TOPICS, startPlacement } from "./placement-wiring.ts";
 import { placementRoutes } from "./placement-routes.ts";
 import { startImages } from "./images-wiring.ts";
+import { DEFAULT_LIMITS } from "../quota/limits.ts";
 import { startConsole } from "./console-wiring.ts";
 
 export interface RunningAgent {
@@ -97,11 +98,12 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   const app = buildPublicHttp(() => ({ node: id, name: config.name, peers: transport.peers().length }));
   const metricsApp = config.metrics ? buildMetricsHttp(registry) : undefined;
   // --- placement hook (node/main/placement-wiring.ts): ledger, adverts, bidder, requester, quota escrow.
-  const placement = await startPlacement({ dataDir: config.dataDir, self: id, az: config.az, store, transport, log: log.child({ component: "placement" }), advertMs: config.advertMs, placeTimeoutMs: config.placeTimeoutMs, members: () => members.view(), replicate: (deltas) => acks.replicate(deltas) });
+  const placement = await startPlacement({ dataDir: config.dataDir, self: id, az: config.az, store, transport, log: log.child({ component: "placement" }), advertMs: config.advertMs, placeTimeoutMs: config.placeTimeoutMs, members: () => members.view(), replicate: (deltas) => acks.replicate(deltas),
+    defaultLimits: { ...DEFAULT_LIMITS, image_count_total: config.imageCountTotal, image_size_total: config.imageSizeTotal } });
   placementRoutes(ops, id, placement, { debug: config.debugRoutes }); // GET /peerstack/ledger, /peerstack/quota/:project, /peerstack/placement/stats
   // --- end placement hook
   // --- images hook (node/main/images-wiring.ts): blob store, blob stream, fetcher (the reconciler's ImageSource), Glance.
-  const images = startImages({ dataDir: config.dataDir, host, store, log: log.child({ component: "images" }) });
+  const images = startImages({ dataDir: config.dataDir, host, store, log: log.child({ component: "images" }), imagesDir: config.imagesDir, reserveBytes: config.imageReserveBytes, maxVirtualBytes: config.imageMaxVirtualBytes, quota: placement.quota });
   // --- end images hook
   // --- console hook (node/main/console-wiring.ts): /peerstack/console/1, os-getConsoleOutput from any node.
   const consoleLogs = startConsole({ transport, log: log.child({ component: "console" }) });

@@ -12,7 +12,8 @@ import type { Logger } from "pino";
 import { advertiser, CAPACITY_TOPIC } from "../capacity/adverts.ts";
 import { claimJournal } from "../capacity/claim-journal.ts";
 import { Ledger } from "../capacity/ledger.ts";
-import { ownerRelease, quotaHolders } from "../quota/owner-release.ts";
+import { imageQuotaHolder, ownerRelease, quotaHolders } from "../quota/owner-release.ts";
+import type { QuotaAmounts } from "../quota/limits.ts";
 import { strayClaims } from "../capacity/stray-claims.ts";
 import { CapacityView } from "../capacity/view.ts";
 import { bidder, type Bidder } from "../auction/bidder.ts";
@@ -46,6 +47,8 @@ export interface PlacementWiring {
   /** Write acks (node/mesh/acks.ts): a new server record is on a peer before POST /servers answers. */
   replicate?: (deltas: RecordDelta[]) => Promise<unknown>;
   env?: Record<string, string | undefined>;
+  /** Limits a project created through this node is minted with (default DEFAULT_LIMITS). */
+  defaultLimits?: QuotaAmounts;
 }
 
 export interface RunningPlacement {
@@ -167,6 +170,7 @@ export async function startPlacement(w: PlacementWiring): Promise<RunningPlaceme
     store: w.store,
     quota,
     kinds: quotaHolders(placement.quotaOf),
+    endedAnywhere: { image: imageQuotaHolder },
     onReleased: (kind, id, project, amounts) => w.log.info({ kind, id, project, amounts }, "returned the quota of a removed record"),
     onError: (kind, id, err) => w.log.warn({ kind, id, err: String(err) }, "returning the quota of a removed record failed"),
   });
@@ -182,7 +186,7 @@ export async function startPlacement(w: PlacementWiring): Promise<RunningPlaceme
       else stray.check(delta.id);
     } else if (delta.kind === "project" && local && record) {
       // The node where a project is created mints its quota (initProject skips known limits).
-      quota.initProject(record.id).catch((err: unknown) => w.log.warn({ project: record.id, err: String(err) }, "minting project quota failed"));
+      quota.initProject(record.id, w.defaultLimits).catch((err: unknown) => w.log.warn({ project: record.id, err: String(err) }, "minting project quota failed"));
     }
   });
   // Holds lapse lazily on the next bid; sweep them so adverts do not show lapsed holds for long.

@@ -1,7 +1,10 @@
 // Quota resources, OpenStack's default limits, and the errors quota checks raise.
 import { PeerstackError } from "../../protocol/errors.ts";
 
-/** Nova (instances, cores, ram MiB, key_pairs, server groups), Cinder (volumes, gigabytes, snapshots), Neutron (network ... security_group). */
+/**
+ * Nova (instances, cores, ram MiB, key_pairs, server groups), Cinder (volumes, gigabytes, snapshots), Neutron
+ * (network ... security_group), Glance unified limits (image_count_total images, image_size_total MiB stored).
+ */
 export const DEFAULT_LIMITS = Object.freeze({
   instances: 10,
   cores: 20,
@@ -18,6 +21,8 @@ export const DEFAULT_LIMITS = Object.freeze({
   routers: 10,
   floatingips: 50,
   security_groups: 10,
+  image_count_total: 100,
+  image_size_total: 102400,
 });
 
 export type QuotaResource = keyof typeof DEFAULT_LIMITS;

@@ -27,6 +27,21 @@ export function quotaHolders(serverQuota: (flavor: Flavor) => QuotaAmounts): Rec
   };
 }
 
+/** image_size_total is counted in whole MiB, as Glance does. */
+export function mebibytes(bytes: number): number {
+  return Math.ceil(bytes / (1024 * 1024));
+}
+
+/** Images (Glance limits): the count where it was taken (`quota_node`), plus the stored MiB once active. */
+export const imageQuotaHolder = {
+  owner: (r: CatalogRecord): unknown => r.quota_node,
+  held: ((r) => {
+    if (typeof r.owner !== "string" || typeof r.quota_node !== "string") return undefined;
+    const size = r.status === "active" && typeof r.size === "number" ? mebibytes(r.size) : 0;
+    return { project: r.owner, amounts: { image_count_total: 1, ...(size > 0 ? { image_size_total: size } : {}) } };
+  }) as HeldQuota,
+};
+
 export interface OwnerReleaseComponents {
   self: string;
   store: {
@@ -36,6 +51,11 @@ export interface OwnerReleaseComponents {
   quota: { release(project: string, amounts: QuotaAmounts): Promise<void> };
   /** Per record kind, what a live record of this host holds. */
   kinds: Record<string, HeldQuota>;
+  /**
+   * Kinds any node may remove (images: a DELETE through any node ends the record), with the node that
+   * took their quota: that node returns it once, when it first sees the record gone, whoever removed it.
+   */
+  endedAnywhere?: Record<string, { held: HeldQuota; owner: (r: CatalogRecord) => unknown }>;
   onReleased?(kind: string, id: string, project: string, amounts: QuotaAmounts): void;
   onError?(kind: string, id: string, err: unknown): void;
 }
@@ -52,21 +72,25 @@ export function ownerRelease(c: OwnerReleaseComponents): OwnerRelease {
   // Last seen quota of each record this host owns: a tombstone carries no fields to read it from.
   const held = new Map<string, { project: string; amounts: QuotaAmounts }>();
   const key = (kind: string, id: string) => `${kind}/${id}`;
+  const anywhere = c.endedAnywhere ?? {};
   const note = (kind: string, r: CatalogRecord) => {
-    const q = ownerOf(r) === c.self ? c.kinds[kind]!(r) : undefined;
+    const shared = anywhere[kind];
+    const q = shared ? (shared.owner(r) === c.self ? shared.held(r) : undefined) : ownerOf(r) === c.self ? c.kinds[kind]!(r) : undefined;
     if (q) held.set(key(kind, r.id), q);
     else held.delete(key(kind, r.id)); // moved to another host, or holds nothing any more
   };
   for (const kind of Object.keys(c.kinds)) for (const r of c.store.list(kind, (x) => ownerOf(x) === c.self)) note(kind, r);
+  for (const [kind, k] of Object.entries(anywhere)) for (const r of c.store.list(kind, (x) => k.owner(x) === c.self)) note(kind, r);
   let pending = Promise.resolve();
   const off = c.store.onChange(({ delta, record, local }) => {
-    if (!Object.hasOwn(c.kinds, delta.kind)) return;
+    if (!Object.hasOwn(c.kinds, delta.kind) && !Object.hasOwn(anywhere, delta.kind)) return;
     if (record) return note(delta.kind, record);
     const k = key(delta.kind, delta.id);
     const q = held.get(k);
     held.delete(k);
     // Only a removal this host made returns quota: a tombstone from a peer is that peer's (or nobody's).
-    if (!q || !local) return;
+    // Kinds ended anywhere: the held entry goes at the first tombstone seen, so a second one returns nothing.
+    if (!q || (!local && !Object.hasOwn(anywhere, delta.kind))) return;
     pending = pending
       .then(() => c.quota.release(q.project, q.amounts))
       .then(() => c.onReleased?.(delta.kind, delta.id, q.project, q.amounts))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../protocol/testing/manual-clock.ts";
-import { NETWORK, PORT, SERVER, SUBNET } from "../../protocol/records.ts";
+import { IMAGE, NETWORK, PORT, SERVER, SUBNET } from "../../protocol/records.ts";
 import { openCrdtStore, type CrdtStore } from "../store/crdt-store.ts";
 import { MemoryKv } from "../store/memory-kv.ts";
 import { reconciler, type Reconciler } from "./reconciler.ts";
@@ -11,6 +11,8 @@ const SELF = "node-a";
 async function setup(opts: { network?: boolean } = {}) {
   const clock = new ManualClock();
   const store: CrdtStore = await openCrdtStore({ node: SELF }, { clock, kv: new MemoryKv() });
+  // The catalog's record of the image: only an active image with a bootable disk_format is imported.
+  await store.put(IMAGE, "img1", { status: "active", disk_format: "qcow2" });
   const compute = new FakeCompute();
   const storage = new FakeStorage();
   const network = opts.network ? new FakeNetwork() : undefined;

@@ -3,6 +3,7 @@
 // (agent crash, kill -9) is finished by the next one.
 import { ServerNotFoundError, type ServerSpec, type ServerStatus } from "../../drivers/compute/interface.ts";
 import { IMAGE, POWER, SERVER, SERVER_STATES, rootVolumeId, type ServerRecord } from "../../protocol/records.ts";
+import { bootableFormat } from "./image-format.ts";
 import { plugPorts, unplugPorts } from "./ports.ts";
 import { configDriveData, wantsConfigDrive } from "./config-drive.ts";
 import { ReconcileError, type ReconcilerComponents, type ReconcilerInit } from "./types.ts";
@@ -158,12 +159,11 @@ export class ServerConverger {
   private async ensureVolume(s: ServerRecord): Promise<string> {
     const volId = rootVolumeId(s.id);
     if (!s.image_id) throw new ReconcileError(s.id, `creating root volume "${volId}"`, new Error("the server has no image"));
-    const imageRec = this.c.store.get(IMAGE, s.image_id);
-    const format = imageRec?.disk_format === "raw" || imageRec?.disk_format === "qcow2" ? imageRec.disk_format : undefined;
     const have = (await this.c.storage.list()).some((v) => v.kind === "image" && v.id === s.image_id);
     if (!have) {
+      const format = await this.step(s, `checking image "${s.image_id}"`, async () => bootableFormat(this.c.store.get(IMAGE, s.image_id!), s.image_id!));
       const path = await this.step(s, `fetching image "${s.image_id}"`, () => this.c.images.localPath(s.image_id));
-      await this.step(s, `importing image "${s.image_id}"`, () => this.c.storage.importImage(s.image_id, path, format ? { format } : {}));
+      await this.step(s, `importing image "${s.image_id}"`, () => this.c.storage.importImage(s.image_id, path, { format }));
     }
     const info = await this.step(s, `creating root volume "${volId}" from image "${s.image_id}"`, () => this.c.storage.createVolume(volId, Math.max(1, Math.ceil(s.flavor.disk)), { fromImage: s.image_id }));
     return info.path;

@@ -9,6 +9,7 @@ import { ServerNotFoundError } from "../../drivers/compute/interface.ts";
 import { PeerstackError } from "../../protocol/errors.ts";
 import { IMAGE, SERVER } from "../../protocol/records.ts";
 import type { CatalogRecord } from "../store/crdt-store.ts";
+import { bootableFormat } from "./image-format.ts";
 import type { ReconcilerComponents } from "./types.ts";
 
 export const VOLUME = "volume";
@@ -99,10 +100,9 @@ export class VolumeConverger {
       const imageId = v.image_id;
       const have = (await this.c.storage.list()).some((x) => x.kind === "image" && x.id === imageId);
       if (!have) {
-        const rec = this.c.store.get(IMAGE, imageId);
-        const format = rec?.disk_format === "raw" || rec?.disk_format === "qcow2" ? rec.disk_format : undefined;
+        const format = await this.step(`creating volume "${v.id}": checking image "${imageId}"`, async () => bootableFormat(this.c.store.get(IMAGE, imageId), imageId));
         const path = await this.step(`creating volume "${v.id}": fetching image "${imageId}"`, () => this.c.images.localPath(imageId));
-        await this.step(`creating volume "${v.id}": importing image "${imageId}"`, () => this.c.storage.importImage(imageId, path, format ? { format } : {}));
+        await this.step(`creating volume "${v.id}": importing image "${imageId}"`, () => this.c.storage.importImage(imageId, path, { format }));
       }
       await this.step(`creating volume "${v.id}" from image "${imageId}"`, () => this.c.storage.createVolume(v.id, size, { fromImage: imageId }));
       return;

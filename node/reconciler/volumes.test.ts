@@ -9,7 +9,7 @@ import type { VolumeDisk } from "../../drivers/compute/interface.ts";
 import { localRunner } from "../../drivers/run.ts";
 import { fileStorage } from "../../drivers/storage/file.ts";
 import type { StorageDriver } from "../../drivers/storage/interface.ts";
-import { SERVER } from "../../protocol/records.ts";
+import { IMAGE, SERVER } from "../../protocol/records.ts";
 import { ManualClock } from "../../protocol/testing/manual-clock.ts";
 import { openCrdtStore, type CrdtStore } from "../store/crdt-store.ts";
 import { MemoryKv } from "../store/memory-kv.ts";
@@ -47,6 +47,7 @@ async function setup(storageWrap?: (s: StorageDriver) => StorageDriver) {
   dirs.push(dir);
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const store: CrdtStore = await openCrdtStore({ node: SELF }, { clock, kv: new MemoryKv() });
+  await store.put(IMAGE, "img1", { status: "active", disk_format: "qcow2" });
   const compute = new PlugCompute();
   const base = fileStorage({ root: join(dir, "storage"), runner: localRunner });
   const storage = storageWrap ? storageWrap(base) : base;

@@ -91,6 +91,9 @@ export async function prepareCluster(nodes: MeshProcess[], quota = { instances: 
   }
   const img = await api(nodes[0], "POST", "/image/v2/images", first.token, { name: "psplc-img", disk_format: "raw", container_format: "bare", visibility: "public" });
   if (img.status !== 201) throw new Error(`image: ${img.status} ${JSON.stringify(img.body)}`);
+  // Bits as a real upload brings them: Nova refuses a server from an image that is not active.
+  const bits = await fetch(`${nodes[0].httpUrl}/image/v2/images/${img.body.id}/file`, { method: "PUT", headers: { "x-auth-token": first.token, "content-type": "application/octet-stream" }, body: Buffer.alloc(1024 * 1024), signal: AbortSignal.timeout(60_000) });
+  if (bits.status !== 204) throw new Error(`image upload: ${bits.status} ${await bits.text()}`);
   const q = await api(nodes[0], "PUT", `/compute/v2.1/os-quota-sets/${first.project}`, first.token, { quota_set: quota });
   if (q.status !== 200) throw new Error(`quota: ${q.status} ${JSON.stringify(q.body)}`);
   const tokens: string[] = [];
@@ -100,7 +103,7 @@ export async function prepareCluster(nodes: MeshProcess[], quota = { instances: 
     for (const [i, p] of nodes.entries()) {
       const fl = await api(p, "GET", "/compute/v2.1/flavors", tokens[(i + 1) % nodes.length]);
       if (fl.status !== 200 || FLAVORS.some((f) => !fl.body.flavors.some((x: { id: string }) => x.id === f.id))) return false;
-      if (!(await p.record("image", imageId))) return false;
+      if ((await p.record("image", imageId))?.status !== "active") return false;
       const st = await p.opJson<{ hosts: number }>("/peerstack/placement/stats");
       if (st.hosts < nodes.length) return false;
     }
