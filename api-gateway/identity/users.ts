@@ -5,9 +5,10 @@ import { isAdmin, requireAdmin } from "../auth/policy.ts";
 import type { GatewayContext } from "../context.ts";
 import { ConflictError, InvalidCredentialsError, InvalidRequestError, ItemNotFoundError, PolicyForbiddenError } from "../errors.ts";
 import type { CatalogRecord } from "../store.ts";
-import { bodyObject, listLinks, optBool, optString, query, queryBool, requiredName, type Obj } from "./http.ts";
+import { bodyObject, listLinks, optBool, optName, optString, query, queryBool, requiredName, type Obj } from "./http.ts";
 import { APP_CREDENTIAL, ASSIGNMENT, DEFAULT_DOMAIN_ID, hexId, isoMicro, MEMBERSHIP, projectView, USER, userView } from "./model.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
+import { newTokenEpoch } from "./token-epoch.ts";
 
 export const userRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
   const base = (req: FastifyRequest) => `${ctx.baseUrl(req)}/identity`;
@@ -20,6 +21,10 @@ export const userRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (ap
     const a = requireAuth(req);
     if (a.user.id !== id && !isAdmin(a)) throw new PolicyForbiddenError(action);
   };
+  const refuseTaken = (name: string, domainId: string, self?: string) => {
+    const other = ctx.identity.byName(USER, name, domainId);
+    if (other && other.id !== self) throw new ConflictError(`Conflict occurred attempting to store user - Duplicate entry found with name ${name} at domain ID ${domainId}.`);
+  };
   /** Fields common to create and update. */
   const userFields = async (u: Obj): Promise<Record<string, unknown>> => {
     const fields: Record<string, unknown> = {};
@@ -31,6 +36,8 @@ export const userRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (ap
     if (enabled !== undefined) fields.enabled = enabled;
     const password = optString(u, "password", 4096);
     if (password !== undefined) fields.password_hash = await hashPassword(password, ctx.random, ctx.passwordCost);
+    // A new password or a disable ends every token issued so far, on every node (token-epoch.ts).
+    if (password !== undefined || enabled === false) Object.assign(fields, newTokenEpoch(ctx.random));
     return fields;
   };
 
@@ -40,9 +47,7 @@ export const userRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (ap
     const name = requiredName(u, "user");
     const domainId = optString(u, "domain_id", 64) ?? DEFAULT_DOMAIN_ID;
     if (domainId !== DEFAULT_DOMAIN_ID) throw new ItemNotFoundError("domain", domainId);
-    if (ctx.identity.byName(USER, name, domainId)) {
-      throw new ConflictError(`Conflict occurred attempting to store user - Duplicate entry found with name ${name} at domain ID ${domainId}.`);
-    }
+    refuseTaken(name, domainId);
     const id = hexId(ctx.random.uuid());
     await ctx.store.put(USER, id, { name, domain_id: domainId, enabled: true, created_at: isoMicro(ctx.clock.now()), ...(await userFields(u)) });
     reply.code(201);
@@ -64,10 +69,11 @@ export const userRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (ap
 
   app.patch<{ Params: { id: string } }>("/users/:id", async (req) => {
     requireAdmin(requireAuth(req), "identity:update_user");
-    find(req.params.id);
+    const current = find(req.params.id);
     const u = bodyObject(req, "user");
+    const name = optName(u, "user");
+    if (name !== undefined) refuseTaken(name, String(current.domain_id ?? DEFAULT_DOMAIN_ID), current.id);
     const fields = await userFields(u);
-    const name = optString(u, "name");
     if (name !== undefined) fields.name = name;
     if (Object.keys(fields).length > 0) await ctx.store.put(USER, req.params.id, fields);
     return { user: userView(find(req.params.id), base(req)) };
@@ -92,7 +98,7 @@ export const userRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (ap
     const password = optString(u, "password", 4096);
     if (original === undefined || password === undefined) throw new InvalidRequestError("'password' and 'original_password' are required properties.");
     if (!(await verifyPassword(original, find(req.params.id).password_hash))) throw new InvalidCredentialsError();
-    await ctx.store.put(USER, req.params.id, { password_hash: await hashPassword(password, ctx.random, ctx.passwordCost) });
+    await ctx.store.put(USER, req.params.id, { password_hash: await hashPassword(password, ctx.random, ctx.passwordCost), ...newTokenEpoch(ctx.random) });
     return reply.code(204).send();
   });
 
