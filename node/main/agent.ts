@@ -80,7 +80,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   const lost = orphans({ self: id, store, now: () => new Date(systemClock.now()).toISOString(), log: mlog });
   void lost.sweep();
   const { registry } = meshMetrics({ transport, replicator: rep, membership: members, acks });
-  const app = buildHttp({ self: id, name: config.name, az: config.az, addresses, store, transport, replicator: rep, membership: members, acks, registry, writeAcks: config.writeAcks, debugRoutes: config.debugRoutes,
+  const app = buildHttp({ log: log.child({ component: "http" }), self: id, name: config.name, az: config.az, addresses, store, transport, replicator: rep, membership: members, acks, registry, writeAcks: config.writeAcks, debugRoutes: config.debugRoutes,
     onNodeRemoved: (removed) => lost.adopt(removed),
     async deny(peers: string[]) {
       denied.clear();

@@ -3,7 +3,7 @@
 // DELETE /mesh/nodes/:id, /metrics, and with debugRoutes a raw gossip publisher for forged/skewed
 // message tests.
 import { createHash } from "node:crypto";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import { PeerstackError } from "../../protocol/errors.ts";
 import type { Libp2pTransport } from "../adapters/libp2p-transport.ts";
@@ -15,6 +15,8 @@ import type { CrdtStore, RecordDelta } from "../store/crdt-store.ts";
 import type { StoreDigest } from "../store/digest.ts";
 
 export interface HttpDeps {
+  /** Where the API logs each 5xx with its request id (fastify's per-request child logger). */
+  log?: FastifyBaseLogger;
   self: string;
   name: string;
   az: string;
@@ -47,7 +49,8 @@ interface WriteBody {
 
 export function buildHttp(deps: HttpDeps): FastifyInstance {
   // Router options as api-gateway/app.ts buildApp sets them (OpenStack clients add trailing slashes).
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 } });
+  // Per-request lines off (the API logs its own 4xx at info and every 5xx at error, with reqId).
+  const app = Fastify({ ...(deps.log ? { loggerInstance: deps.log, disableRequestLogging: true } : { logger: false }), bodyLimit: 64 * 1024 * 1024, routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 } });
   const { store } = deps;
 
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
