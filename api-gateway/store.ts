@@ -2,5 +2,5 @@
 // wrapper whose writes also wait for peer acknowledgements.
 import type { CrdtStore } from "../node/store/crdt-store.ts";
 
-export type GatewayStore = Pick<CrdtStore, "put" | "remove" | "get" | "list">;
+export type GatewayStore = Pick<CrdtStore, "put" | "remove" | "get" | "list" | "stateOf">;
 export type { CatalogRecord } from "../node/store/crdt-store.ts";

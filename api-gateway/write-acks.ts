@@ -1,6 +1,9 @@
-// Acknowledged writes: the API answers only after a write is durable here and held by `acks` peers
-// (node/mesh/acks.ts). The store every route uses is wrapped, and each request collects the outcome
-// of its writes in AsyncLocalStorage, so the response can say when a node was alone or short of acks.
+// Acknowledged writes, best effort: a write is committed once it is durable here; the API then waits
+// (up to the push timeout, node/mesh/acks.ts) for `write.acks` peers to hold it, and answers success
+// either way, saying in a header how many did. No 503: the write is already committed and gossip
+// delivers it, so a client retrying a "failed" write would make it twice (a second server, a second
+// volume). The store every route uses is wrapped; each request collects its writes' outcome in
+// AsyncLocalStorage.
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { FastifyInstance } from "fastify";
 import type { RecordDelta } from "../node/store/crdt-store.ts";
@@ -24,7 +27,10 @@ interface RequestWrites {
   wanted: number;
 }
 
-/** Response header: "alone" (no peer connected), or "<acked>/<wanted>" for the least-acknowledged write. */
+/**
+ * Response header on writes: "alone" (no peer connected), "<acked>/<wanted>" when every write is held by
+ * `wanted` peers, "<acked>/<wanted> best-effort" when the least-acknowledged one is not (committed here only).
+ */
 export const REPLICATION_HEADER = "X-Peerstack-Replication";
 
 const requests = new AsyncLocalStorage<RequestWrites>();
@@ -46,6 +52,7 @@ export function ackingStore(store: GatewayStore, replicate: Replicate): GatewayS
   return {
     get: (kind, id) => store.get(kind, id),
     list: (kind, filter) => store.list(kind, filter),
+    stateOf: (kind, id) => store.stateOf(kind, id),
     put: async (kind, id, fields) => after(await store.put(kind, id, fields)),
     remove: async (kind, id) => after(await store.remove(kind, id)),
   };
@@ -60,7 +67,12 @@ export function useWriteTracking(app: FastifyInstance): void {
   });
   app.addHook("onSend", async (_req, reply, payload) => {
     const r = requests.getStore();
-    if (r && r.writes > 0) reply.header(REPLICATION_HEADER, r.alone ? "alone" : `${r.acked}/${r.wanted}`);
+    if (r && r.writes > 0) reply.header(REPLICATION_HEADER, replicationHeader(r));
     return payload;
   });
+}
+
+export function replicationHeader(r: { alone: boolean; acked: number; wanted: number }): string {
+  if (r.alone) return "alone";
+  return r.acked >= r.wanted ? `${r.acked}/${r.wanted}` : `${r.acked}/${r.wanted} best-effort`;
 }

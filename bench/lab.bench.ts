@@ -25,7 +25,7 @@ interface Mesh {
   node: string;
   peers: Array<{ id: string; state: string; connected: boolean; self: boolean }>;
 }
-const mesh = async (k: number) => (await L.call(k, "GET", "/mesh", "")).json as unknown as Mesh;
+const mesh = async (k: number) => (await L.op(k, "GET", "/mesh")).json as unknown as Mesh;
 async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 120_000): Promise<number> {
   const t0 = now();
   while (!(await ok().catch(() => false))) {
@@ -36,10 +36,10 @@ async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 120_0
 }
 const allAlive = async () => (await Promise.all([1, 2, 3].map(async (k) => (await mesh(k)).peers.filter((p) => p.state === "alive").length))).every((n) => n === 3);
 const write = async (k: number, id: string) => {
-  const r = await L.call(k, "POST", "/mesh/records", "", { writes: [{ kind: "labbench", id, fields: { at: Date.now() } }] });
+  const r = await L.op(k, "POST", "/mesh/records", { writes: [{ kind: "labbench", id, fields: { at: Date.now() } }] });
   if (r.status !== 200) throw new Error(`write ${id} on node ${k}: ${r.status}`);
 };
-const visible = async (k: number, id: string) => (await L.call(k, "GET", `/mesh/records/labbench/${id}`, "")).status === 200;
+const visible = async (k: number, id: string) => (await L.op(k, "GET", `/mesh/records/labbench/${id}`)).status === 200;
 
 console.log(`machine: ${cpus()[0]!.model}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}, load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
 const fig = { up: [] as number[], replicate: [] as number[], killSeen: [] as number[], repair: [] as number[], cutSeen: [] as number[], healAlive: [] as number[], healWrite: [] as number[] };

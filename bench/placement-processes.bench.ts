@@ -23,9 +23,7 @@ interface PlaceAnswer {
 }
 
 async function place(p: MeshProcess, body: Record<string, unknown>): Promise<PlaceAnswer> {
-  const r = await p.post<PlaceAnswer>("/peerstack/debug/place", body);
-  if (r.status !== 200) throw new Error(`debug/place on ${p.spec.name}: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body;
+  return p.opJson<PlaceAnswer>("/peerstack/debug/place", body);
 }
 
 async function bench(n: number): Promise<void> {
@@ -36,7 +34,7 @@ async function bench(n: number): Promise<void> {
     // Agents with the default anti-entropy period (the test helper's 1 s is for fast test convergence).
     mesh = await startMesh(n, { prefix: "psplc-bench-", spec: () => ({ args: ["--anti-entropy-ms", "3000"] }) });
     await waitConnected(mesh.nodes, Math.min(n - 1, 4), 120_000);
-    await waitFor("every view has every host", async () => (await Promise.all(mesh!.nodes.map((p) => p.get<{ hosts: number }>("/peerstack/placement/stats")))).every((s) => s.hosts >= n), 60_000, 250);
+    await waitFor("every view has every host", async () => (await Promise.all(mesh!.nodes.map((p) => p.opJson<{ hosts: number }>("/peerstack/placement/stats")))).every((s) => s.hosts >= n), 60_000, 250);
     console.log(`nodes=${n}: up, connected, views complete in ${Date.now() - t0} ms (load avg ${loadavg()[0].toFixed(1)})`);
 
     // One at a time: every node in turn places perNode/3 servers sequentially.
@@ -60,7 +58,7 @@ async function bench(n: number): Promise<void> {
     // The OpenStack API end to end: POST /servers (token check, quota take, BUILD record, auction,
     // host written) over every front node, 32 in flight; done when every node has every record placed.
     const c = await prepareCluster(mesh.nodes, { instances: 1_000_000, cores: 100_000_000, ram: 1_000_000_000 });
-    for (const p of mesh.nodes) await p.get("/peerstack/placement/stats?reset=1");
+    for (const p of mesh.nodes) await p.opJson("/peerstack/placement/stats?reset=1");
     const apiN = Math.min(500, perNode * 2);
     let next = 0;
     const answerMs: number[] = [];
@@ -78,7 +76,7 @@ async function bench(n: number): Promise<void> {
     const recs = await waitSettled(mesh.nodes, 120_000, ids);
     const settled = performance.now() - apiT0;
     const placed = recs.filter((r) => ids.has(r.id) && typeof r.host === "string").length;
-    const dec = (await Promise.all(mesh.nodes.map((p) => p.get<{ decisionsMs: number[] }>("/peerstack/placement/stats")))).flatMap((s) => s.decisionsMs);
+    const dec = (await Promise.all(mesh.nodes.map((p) => p.opJson<{ decisionsMs: number[] }>("/peerstack/placement/stats")))).flatMap((s) => s.decisionsMs);
     console.log(`nodes=${n} API POST /servers (${apiN}, 32 in flight): answered 202 p50 ${f(pct(answerMs, 50))} ms p99 ${f(pct(answerMs, 99))} ms, ${(apiN / (answered / 1000)).toFixed(0)} creates/s; ` +
       `all ${placed} placed and replicated on ${n} nodes after ${f(settled)} ms (${(placed / (settled / 1000)).toFixed(0)} placements/s end to end); auction inside: p50 ${f(pct(dec, 50))} ms p99 ${f(pct(dec, 99))} ms`);
     const rss = mesh.nodes.map((p) => p.rssMiB()).sort((a, b) => a - b);

@@ -39,4 +39,12 @@ describe("loadConfig", () => {
     expect(() => load(["--http", "8774"], {}, "h")).toThrow(/host:port/);
     expect(() => load(["--config", join(dir, "missing.json")], {}, "h")).toThrow(ConfigError);
   });
+
+  it("the operator listener defaults to a socket in the data dir; --operator and --metrics take addresses", () => {
+    expect(load(["--data-dir", "/var/lib/ps"], {}, "h").config).toMatchObject({ operator: "unix:/var/lib/ps/operator.sock", metrics: "" });
+    expect(load(["--operator", "127.0.0.1:8779", "--metrics", "[::1]:9100"], {}, "h").config).toMatchObject({ operator: "127.0.0.1:8779", metrics: "[::1]:9100" });
+    expect(() => load(["--operator", "8779"], {}, "h")).toThrow(/operator address "8779"/);
+    expect(() => load(["--operator", "unix:"], {}, "h")).toThrow(/names no socket file/);
+    expect(() => load(["--metrics", "9100"], {}, "h")).toThrow(/metrics address/);
+  });
 });

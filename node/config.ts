@@ -9,8 +9,12 @@ export interface NodeConfig {
   dataDir: string;
   /** libp2p listen multiaddrs. */
   listen: string[];
-  /** HTTP listen address, host:port. */
+  /** Public HTTP listen address (the OpenStack API and /healthz), host:port. */
   http: string;
+  /** Operator listener (native routes, /metrics): `unix:/path` (created 0600) or host:port. */
+  operator: string;
+  /** Optional extra listener serving only /metrics, host:port; "" for none. */
+  metrics: string;
   /** Multiaddrs of peers to join (with /p2p/<id> when known). */
   join: string[];
   /** Cluster key file (pnet); created on first start if missing. */
@@ -39,6 +43,8 @@ export function defaultConfig(hostname: string, dataDir = ".peerstack/node"): No
     dataDir,
     listen: ["/ip4/0.0.0.0/tcp/8775"],
     http: "127.0.0.1:8774",
+    operator: `unix:${join(dataDir, "operator.sock")}`,
+    metrics: "",
     join: [],
     clusterKey: join(dataDir, "..", "cluster.key"),
     name: hostname,
@@ -55,6 +61,8 @@ const FLAGS: Record<string, keyof NodeConfig> = {
   "--data-dir": "dataDir",
   "--listen": "listen",
   "--http": "http",
+  "--operator": "operator",
+  "--metrics": "metrics",
   "--join": "join",
   "--cluster-key": "clusterKey",
   "--name": "name",
@@ -70,6 +78,8 @@ const ENV: Record<string, keyof NodeConfig> = {
   PEERSTACK_DATA_DIR: "dataDir",
   PEERSTACK_LISTEN: "listen",
   PEERSTACK_HTTP: "http",
+  PEERSTACK_OPERATOR: "operator",
+  PEERSTACK_METRICS: "metrics",
   PEERSTACK_JOIN: "join",
   PEERSTACK_CLUSTER_KEY: "clusterKey",
   PEERSTACK_NAME: "name",
@@ -147,6 +157,13 @@ export function loadConfig(
     else (config as unknown as Record<string, unknown>)[key] = v;
     repeated.add(key);
   }
-  if (!/^[^:]+:\d+$/.test(config.http) && !/^\[.*\]:\d+$/.test(config.http)) throw new ConfigError(`http address "${config.http}" is not host:port`);
+  if (!isHostPort(config.http)) throw new ConfigError(`http address "${config.http}" is not host:port`);
+  if (!config.operator.startsWith("unix:") && !isHostPort(config.operator)) throw new ConfigError(`operator address "${config.operator}" is not unix:/path or host:port`);
+  if (config.operator === "unix:") throw new ConfigError(`operator address "unix:" names no socket file`);
+  if (config.metrics !== "" && !isHostPort(config.metrics)) throw new ConfigError(`metrics address "${config.metrics}" is not host:port`);
   return { config, rest };
+}
+
+function isHostPort(addr: string): boolean {
+  return /^[^:]+:\d+$/.test(addr) || /^\[.*\]:\d+$/.test(addr);
 }

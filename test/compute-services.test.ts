@@ -59,7 +59,7 @@ describe("compute services through the openstack CLI", () => {
       return true;
     }, 30_000, 500);
     // The host's own agent took itself out: its ledger refuses bids whatever a requester's view says.
-    await waitFor("the victim's ledger disabled", async () => (await victim.get<{ enabled: boolean }>("/peerstack/ledger")).enabled === false, 30_000, 250);
+    await waitFor("the victim's ledger disabled", async () => (await victim.opJson<{ enabled: boolean }>("/peerstack/ledger")).enabled === false, 30_000, 250);
     expect((await os(0, ["hypervisor", "show", victim.spec.name, "-f", "json"])).json()).toMatchObject({ hypervisor_hostname: victim.spec.name, status: "disabled", state: "up" });
     const hosts = await place(9, "while-disabled");
     expect(hosts).toHaveLength(9);
@@ -68,7 +68,7 @@ describe("compute services through the openstack CLI", () => {
 
     await os(0, ["compute", "service", "set", "--enable", victim.spec.name, "nova-compute"]);
     await waitFor("enabled again", async () => ((await os(1, ["compute", "service", "list", "-f", "json"])).json() as Service[]).find((s) => s.Host === victim.spec.name)?.Status === "enabled", 30_000, 500);
-    await waitFor("the victim's ledger enabled", async () => (await victim.get<{ enabled: boolean }>("/peerstack/ledger")).enabled === true, 30_000, 250);
+    await waitFor("the victim's ledger enabled", async () => (await victim.opJson<{ enabled: boolean }>("/peerstack/ledger")).enabled === true, 30_000, 250);
     // The spread weigher now prefers the emptiest host: the one that took nothing while disabled.
     const after = await place(3, "after");
     expect(after).toContain(victim.id);

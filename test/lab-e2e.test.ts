@@ -62,7 +62,7 @@ interface Mesh {
   peers: Array<{ id: string; name: string; state: string; connected: boolean; self: boolean }>;
 }
 async function mesh(k: number): Promise<Mesh> {
-  return (await L.call(k, "GET", "/mesh", "")).json as unknown as Mesh;
+  return (await L.op(k, "GET", "/mesh")).json as unknown as Mesh;
 }
 async function waitAllAlive(timeoutMs: number): Promise<void> {
   const t0 = Date.now();
@@ -231,7 +231,7 @@ describe("issue #8 acceptance in a lab of 3", () => {
     // yet it holds a block of it: fetched in the background when it learned the subnet (node/ipam/prefetch.ts).
     const demoSubnet = ((await L.call(1, "GET", `/networking/v2.0/subnets?network_id=${net}`, demo[0]!)).json.subnets as Array<{ id: string }>)[0]!.id;
     const self3 = (await mesh(3)).node;
-    const blocks3 = ((await L.call(3, "GET", "/mesh/records/ipblock", "")).json.records as Array<{ subnet: string; owner: string }>).filter((b) => b.subnet === demoSubnet && b.owner === self3);
+    const blocks3 = ((await L.op(3, "GET", "/mesh/records/ipblock")).json.records as Array<{ subnet: string; owner: string }>).filter((b) => b.subnet === demoSubnet && b.owner === self3);
     expect(blocks3.length, "blocks of the demo subnet node 3 owns before the cut").toBeGreaterThan(0);
     say(`node 3 owns ${blocks3.length} block(s) of the demo subnet before it allocated there`);
     // Give node 3 quota rights of its own before the cut: a create through node 3 takes rights by transfer,

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { operatorFetch } from "../node/main/operator-client.ts";
 
 const BIN = resolve(import.meta.dirname, "../bin/peerstack.ts");
 // Per-process names, so two suite runs at once (or a developer's lab) never share a namespace or subnet.
@@ -13,6 +14,8 @@ const NAME = `pslt${process.pid % 10000}`;
 const SUBNET = `10.241.${process.pid % 250}`;
 const DIR = join(mkdtempSync(join(tmpdir(), "pslabt-")), "lab");
 const url = (k: number) => `http://${SUBNET}.${10 + k}:8774`;
+/** Native routes: node k's operator socket in its data dir (the API port serves only the API). */
+const op = (k: number, path: string, init?: RequestInit) => operatorFetch(`unix:${join(DIR, `n${k}`, "operator.sock")}`, path, init);
 
 function lab(...args: string[]): { code: number; out: string } {
   const r = spawnSync(process.execPath, [BIN, "lab", ...args, "--dir", DIR, "--name", NAME], { encoding: "utf8", timeout: 180_000 });
@@ -27,7 +30,7 @@ async function mesh(k: number): Promise<Mesh> {
   // One retry: a pooled keep-alive socket to a restarted agent fails once ("other side closed").
   for (let attempt = 0; ; attempt++) {
     try {
-      const res = await fetch(`${url(k)}/mesh`, { signal: AbortSignal.timeout(3000) });
+      const res = await op(k, "/mesh", { signal: AbortSignal.timeout(3000) });
       return (await res.json()) as Mesh;
     } catch (err) {
       if (attempt > 0) throw err;
@@ -119,9 +122,9 @@ describe("peerstack lab (3 nodes in namespaces)", () => {
   }, 150_000);
 
   it("a write through node 1 is visible on node 3", async () => {
-    const w = await fetch(`${url(1)}/mesh/records`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ writes: [{ kind: "labtest", id: "w1", fields: { v: 42 } }] }) });
+    const w = await op(1, "/mesh/records", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ writes: [{ kind: "labtest", id: "w1", fields: { v: 42 } }] }) });
     expect(w.status).toBe(200);
-    const r = await fetch(`${url(3)}/mesh/records/labtest/w1?wait=10000`, { signal: AbortSignal.timeout(15_000) });
+    const r = await op(3, "/mesh/records/labtest/w1?wait=10000", { signal: AbortSignal.timeout(15_000) });
     expect(r.status).toBe(200);
     expect(((await r.json()) as { v: number }).v).toBe(42);
   }, 30_000);

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { operatorFetch } from "../node/main/operator-client.ts";
 import { waitFor } from "./helpers/mesh-process.ts";
 
 const BIN = resolve(import.meta.dirname, "../bin/peerstack.ts");
@@ -50,13 +51,16 @@ describe("peerstack node (quick start)", () => {
     const cwd = tmp();
     const first = await runNode(cwd, []);
     try {
-      expect(first.banner).toContain("http: http://127.0.0.1:8774");
+      expect(first.banner).toMatch(/http: +http:\/\/127\.0\.0\.1:8774/);
+      // The native routes are on the operator socket in the data dir, not on the API port.
+      const operator = `unix:${join(cwd, ".peerstack/node/operator.sock")}`;
+      expect(first.banner).toMatch(new RegExp(`operator: +${operator}`));
       expect(first.banner).toMatch(/p2p: +\/ip4\/.*\/tcp\/8775\/p2p\//);
       expect(existsSync(join(cwd, ".peerstack/cluster.key"))).toBe(true);
       expect(existsSync(join(cwd, ".peerstack/node/identity.key"))).toBe(true);
       const health = (await (await fetch("http://127.0.0.1:8774/healthz")).json()) as { ok: boolean; node: string };
       expect(health).toMatchObject({ ok: true, node: first.id });
-      const res = await fetch("http://127.0.0.1:8774/mesh/records", {
+      const res = await operatorFetch(operator, "/mesh/records", {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ writes: [{ kind: "flavor", id: "m1.tiny", fields: { ram: 512 } }] }),
@@ -75,7 +79,7 @@ describe("peerstack node (quick start)", () => {
     const second = await runNode(cwd, []);
     try {
       expect(second.id).toBe(first.id);
-      const r = (await (await fetch("http://127.0.0.1:8774/mesh/records/flavor/m1.tiny")).json()) as { ram: number };
+      const r = (await (await operatorFetch(`unix:${join(cwd, ".peerstack/node/operator.sock")}`, "/mesh/records/flavor/m1.tiny")).json()) as { ram: number };
       expect(r.ram).toBe(512);
     } finally {
       await second.stop();
@@ -92,8 +96,8 @@ describe("peerstack node (quick start)", () => {
     expect((again as { code: number }).code).toBe(1);
     const node = await runNode(cwd, []); // picks up .peerstack/node.json by default
     try {
-      const http = /http: (\S+)/.exec(node.banner)![1];
-      const mesh = (await (await fetch(`${http}/mesh`)).json()) as { az: string; peers: Array<{ self: boolean; az: string }> };
+      const operator = /operator: +(\S+)/.exec(node.banner)![1];
+      const mesh = (await (await operatorFetch(operator, "/mesh")).json()) as { az: string; peers: Array<{ self: boolean; az: string }> };
       expect(mesh.az).toBe("edge-1");
       expect(mesh.peers.find((p) => p.self)?.az).toBe("edge-1");
     } finally {

@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newClusterKey } from "../node/main/identity.ts";
-import { CATALOG_TOPIC } from "../node/mesh/replicator.ts";
+import { AE_PROTOCOL, CATALOG_TOPIC } from "../node/mesh/replicator.ts";
 import { MeshProcess, startMesh, waitConnected, waitConverged, waitFor, type Mesh } from "./helpers/mesh-process.ts";
 
 const execFileP = promisify(execFile);
@@ -104,16 +104,34 @@ describe("mesh of 5 processes on loopback", () => {
   it("a forged delta (stamped by another node) is dropped and counted", async () => {
     const before = await n(3).metric("peerstack_deltas_forged_dropped_total");
     const stamp = { wallMs: Date.now(), counter: 0, node: n(1).id };
-    const r = await n(2).post("/mesh/debug/publish", { topic: CATALOG_TOPIC, type: "catalog.deltas", body: { deltas: [{ kind: "user", id: "forged", fields: { role: { v: "admin", t: stamp } } }] } });
-    expect(r.status).toBe(200);
+    await n(2).opJson("/mesh/debug/publish", { topic: CATALOG_TOPIC, type: "catalog.deltas", body: { deltas: [{ kind: "user", id: "forged", fields: { role: { v: "admin", t: stamp } } }] } });
     await waitFor("forged delta counted on node 3", async () => (await n(3).metric("peerstack_deltas_forged_dropped_total")) > before, 3000);
     for (const p of mesh.nodes) expect(await p.record("user", "forged")).toBeUndefined();
   });
 
+  it("anti-entropy: a relayed state stamped as the receiver is dropped and counted; one of a connected author is left to it", async () => {
+    const forgedOn3 = async () => Number(/^peerstack_deltas_forged_dropped_total\{path="anti-entropy"\} (\d+)/m.exec(await n(3).opJson<string>("/metrics"))?.[1]);
+    const before = await forgedOn3();
+    const stamp = (node: string) => ({ wallMs: Date.now() + 1000, counter: 0, node });
+    const states = [
+      { kind: "role_assignment", id: "ae-forged-self", fields: { role: { v: "admin", t: stamp(n(3).id) } } },
+      { kind: "role_assignment", id: "ae-forged-peer", fields: { role: { v: "admin", t: stamp(n(1).id) } } },
+    ];
+    const r = await n(2).opJson<{ type: string }>("/mesh/debug/request", { peer: n(3).id, protocol: AE_PROTOCOL, type: "ae.exchange", body: { buckets: [], states } });
+    expect(r.type).toBe("ae.exchange");
+    expect(await forgedOn3()).toBe(before + 1);
+    expect(await n(3).metric("peerstack_deltas_relay_deferred_total")).toBeGreaterThanOrEqual(1);
+    await new Promise((res) => setTimeout(res, 2500)); // a few anti-entropy rounds
+    for (const p of mesh.nodes) {
+      expect(await p.record("role_assignment", "ae-forged-self")).toBeUndefined();
+      expect(await p.record("role_assignment", "ae-forged-peer")).toBeUndefined();
+    }
+  });
+
   it("version skew: a higher minor is accepted, a higher major refused with a log line", async () => {
     const t = () => ({ wallMs: Date.now(), counter: 0, node: n(2).id });
-    await n(2).post("/mesh/debug/publish", { topic: CATALOG_TOPIC, type: "catalog.deltas", v: "1.9", body: { deltas: [{ kind: "k", id: "minor", fields: { x: { v: 1, t: t() } } }], future: true } });
-    await n(2).post("/mesh/debug/publish", { topic: CATALOG_TOPIC, type: "catalog.deltas", v: "2.0", body: { deltas: [{ kind: "k", id: "major", fields: { x: { v: 1, t: t() } } }] } });
+    await n(2).opJson("/mesh/debug/publish", { topic: CATALOG_TOPIC, type: "catalog.deltas", v: "1.9", body: { deltas: [{ kind: "k", id: "minor", fields: { x: { v: 1, t: t() } } }], future: true } });
+    await n(2).opJson("/mesh/debug/publish", { topic: CATALOG_TOPIC, type: "catalog.deltas", v: "2.0", body: { deltas: [{ kind: "k", id: "major", fields: { x: { v: 1, t: t() } } }] } });
     await waitFor("minor accepted on node 4", async () => (await n(4).record("k", "minor"))?.x === 1, 3000);
     await waitFor("major refused on node 4", async () => (await n(4).metric("peerstack_messages_version_refused_total")) >= 1, 3000);
     expect(await n(4).record("k", "major")).toBeUndefined();
@@ -128,14 +146,14 @@ describe("mesh of 5 processes on loopback", () => {
       { kind: "server", id: "on-victim", fields: { name: "lost-vm", host: victim.id, status: "ACTIVE" } },
       { kind: "volume", id: "vol-on-victim", fields: { name: "lost-vol", host: victim.id, status: "available" } },
     ], 1);
-    const refuse = await execFileP(process.execPath, ["bin/peerstack.ts", "node", "remove", n(2).id, "--http", n(1).httpUrl.replace("http://", "")]).catch((e: { code: number; stderr: string }) => e);
+    const refuse = await execFileP(process.execPath, ["bin/peerstack.ts", "node", "remove", n(2).id, "--operator", n(1).operator]).catch((e: { code: number; stderr: string }) => e);
     expect((refuse as { code: number }).code).toBe(1);
     expect((refuse as { stderr: string }).stderr).toContain("MEMBER_NOT_DEAD");
     await victim.kill9();
     const t0 = Date.now();
     await waitFor("node 4 dead on node 1", async () => (await n(1).status()).peers.find((p) => p.id === victim.id)?.state === "dead", 15_000, 100);
     console.log(`kill -9 to "dead" on a peer: ${Date.now() - t0} ms`);
-    const { stdout } = await execFileP(process.execPath, ["bin/peerstack.ts", "node", "remove", victim.id, "--http", n(1).httpUrl.replace("http://", "")]);
+    const { stdout } = await execFileP(process.execPath, ["bin/peerstack.ts", "node", "remove", victim.id, "--operator", n(1).operator]);
     expect(stdout).toContain(victim.id);
     expect(JSON.parse(stdout)).toMatchObject({ removed: victim.id, adopted: 2 });
     await waitFor("node record gone everywhere", async () => {

@@ -8,6 +8,7 @@ import { agentEnv, createServer, FLAVORS, prepareCluster, quotaTotals, settledIn
 
 const N = 5;
 const TOTAL = 1000;
+const CREATES_PER_KILL = 300; // creates wait for the chaos loop: a fast machine still sees >= 3 kills mid-run
 
 describe("placement under kill -9", () => {
   let mesh: Mesh;
@@ -46,6 +47,7 @@ describe("placement under kill -9", () => {
     const outcomes = { accepted: 0, refused: 0, failed: 0 };
     const worker = async () => {
       for (let i = next++; i < TOTAL; i = next++) {
+        while (kills.length < Math.floor(i / CREATES_PER_KILL)) await new Promise((r) => setTimeout(r, 50));
         const up = c.nodes.map((_, k) => k).filter((k) => !down.has(c.nodes[k]));
         const front = up[i % up.length];
         const r = await createServer(c, front, `kill-${i}`, FLAVORS[i % FLAVORS.length].id).catch(() => undefined);
@@ -59,7 +61,7 @@ describe("placement under kill -9", () => {
     creating = false;
     await chaos;
     console.log(`${TOTAL} creates in ${Date.now() - t0} ms during ${kills.length} kills (${kills.join(" ")}): ${JSON.stringify(outcomes)}`);
-    expect(kills.length).toBeGreaterThanOrEqual(2);
+    expect(kills.length).toBeGreaterThanOrEqual(Math.floor((TOTAL - 1) / CREATES_PER_KILL));
     await waitConnected(c.nodes, N - 1, 60_000);
     const t1 = Date.now();
     const { records, report } = await settledInvariants(c.nodes, 90_000);

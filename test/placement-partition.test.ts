@@ -77,7 +77,7 @@ describe("placement quota across a real 2|3 partition", () => {
     // Each side settles on its own (placements on its own hosts).
     await waitFor("placements on both sides done", async () => {
       for (const idx of [a[0], b[0]]) {
-        const recs = await nodes[idx].get<{ records: Array<{ task_state?: string }> }>("/mesh/records/server");
+        const recs = await nodes[idx].opJson<{ records: Array<{ task_state?: string }> }>("/mesh/records/server");
         if (recs.records.some((r) => r.task_state === "scheduling")) return false;
       }
       return true;

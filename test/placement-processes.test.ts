@@ -106,7 +106,7 @@ describe("placement on 5 real agents", () => {
     expect(inv.overCapacity).toEqual([]);
     expect(inv.claimProblems).toEqual([]);
     // Capacity really ran out: every host is nearly full on some resource (RAM is the tightest).
-    const ledgers = await Promise.all(c.nodes.map((p) => p.get<{ used: Record<string, number>; limits: Record<string, number> }>("/peerstack/ledger")));
+    const ledgers = await Promise.all(c.nodes.map((p) => p.opJson<{ used: Record<string, number>; limits: Record<string, number> }>("/peerstack/ledger")));
     console.log(`host usage (used / limit): ${ledgers.map((l) => Object.keys(l.limits).map((k) => `${l.used[k]}/${l.limits[k]}`).join(" ")).join(" | ")}`);
     for (const l of ledgers) expect(Math.max(...Object.keys(l.limits).map((k) => l.used[k] / l.limits[k]))).toBeGreaterThan(0.9);
     // Quota: the usage is exactly what is placed (failures returned theirs); rights + usage = limit.

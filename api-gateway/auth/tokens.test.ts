@@ -1,10 +1,11 @@
+import { publicKeyToProtobuf } from "@libp2p/crypto/keys";
 import { afterEach, describe, expect, it } from "vitest";
 import { SeededRandom } from "../../protocol/random.ts";
 import { ManualClock } from "../../protocol/testing/manual-clock.ts";
 import { openCrdtStore, type CrdtStore } from "../../node/store/crdt-store.ts";
 import { MemoryKv } from "../../node/store/memory-kv.ts";
 import { newNodeKey, putNodeRecord } from "../testing/fixture.ts";
-import { TokenService, type NodeKey } from "./tokens.ts";
+import { NODE_KIND, TokenService, type NodeKey } from "./tokens.ts";
 
 describe("TokenService", () => {
   const stores: CrdtStore[] = [];
@@ -54,6 +55,42 @@ describe("TokenService", () => {
     const { token: fake } = await impostor.tokens.issue({ userId: "u1", methods: ["password"] });
     await expect(a.tokens.verify(fake)).rejects.toMatchObject({ code: "AUTH_REQUIRED" });
     await expect(a.tokens.verify("not-a-jwt")).rejects.toMatchObject({ code: "AUTH_REQUIRED" });
+  });
+
+  it("a node record planted by another writer makes no issuer: the key comes from the issuer's id, the issuer must have published itself", async () => {
+    const clock = new ManualClock();
+    const a = await node(clock);
+    const attacker = await newNodeKey();
+    // Planted on a by a's own API (stamped by a), carrying the attacker's key under its own id and under a third node's.
+    const real = await newNodeKey();
+    const publicKey = Buffer.from(publicKeyToProtobuf(attacker.privateKey.publicKey)).toString("base64");
+    await a.store.put(NODE_KIND, attacker.id, { name: "evil", publicKey, addresses: [] });
+    await putNodeRecord(a.store, real);
+    await a.store.put(NODE_KIND, real.id, { publicKey });
+    const forger = await node(clock, attacker);
+    const { token: ownId } = await forger.tokens.issue({ userId: "admin", methods: ["password"] });
+    await expect(a.tokens.verify(ownId)).rejects.toMatchObject({ code: "AUTH_REQUIRED", message: expect.stringContaining("unknown issuer") });
+    const asReal = await node(clock, { id: real.id, privateKey: attacker.privateKey });
+    const { token: realId } = await asReal.tokens.issue({ userId: "admin", methods: ["password"] });
+    await expect(a.tokens.verify(realId)).rejects.toMatchObject({ code: "AUTH_REQUIRED", message: expect.stringContaining("signature verification failed") });
+    // The genuine node still issues tokens a accepts.
+    const genuine = await node(clock, real);
+    expect((await a.tokens.verify((await genuine.tokens.issue({ userId: "u1", methods: ["password"] })).token)).userId).toBe("u1");
+  });
+
+  it("refuses a kid that is not an Ed25519 peer id, and a removed issuer's tokens even when cached", async () => {
+    const clock = new ManualClock();
+    const a = await node(clock);
+    const b = await node(clock);
+    await putNodeRecord(a.store, b.key);
+    const { token } = await b.tokens.issue({ userId: "u1", methods: ["password"] });
+    await a.tokens.verify(token);
+    await a.store.remove(NODE_KIND, b.key.id);
+    await expect(a.tokens.verify(token)).rejects.toMatchObject({ code: "AUTH_REQUIRED", message: expect.stringContaining("unknown issuer") });
+    const [, p, sig] = token.split(".");
+    const header = Buffer.from(JSON.stringify({ alg: "EdDSA", kid: "not-a-peer-id", typ: "JWT" })).toString("base64url");
+    await a.store.put(NODE_KIND, "not-a-peer-id", { name: "x" });
+    await expect(a.tokens.verify(`${header}.${p}.${sig}`)).rejects.toMatchObject({ code: "AUTH_REQUIRED" });
   });
 
   it("expires tokens by the injected clock, also when cached", async () => {

@@ -1,9 +1,9 @@
 // Tokens: JWTs signed with EdDSA by the issuing node's Ed25519 key (kid = node id). Any node verifies
-// any token offline: the issuer's public key comes from its "node" catalog record. Revocations are
-// catalog records too ("token_revocation", keyed by audit id), so they replicate like everything else.
+// any token offline: the issuer's public key is the one inside its id (issuers.ts), and the issuer must
+// be a live member. Revocations are catalog records too ("token_revocation", keyed by audit id), so
+// they replicate like everything else.
 // A token also carries the token epoch of its user and project (replicated fields a password change or
 // a disable renews, see identity/token-epoch.ts): a token whose epoch is not the current one is refused.
-import { publicKeyFromProtobuf } from "@libp2p/crypto/keys";
 import type { PrivateKey } from "@libp2p/interface";
 import { decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWTPayload } from "jose";
 import type { Clock } from "../../protocol/clock.ts";
@@ -12,8 +12,9 @@ import { AuthenticationRequiredError, TokenExpiredError, TokenRevokedError } fro
 import { PROJECT, USER } from "../identity/model.ts";
 import { tokenEpochOf } from "../identity/token-epoch.ts";
 import type { GatewayStore } from "../store.ts";
+import { IssuerKeys, selfPublishedNodes, type IssuerCheck } from "./issuers.ts";
 
-export const NODE_KIND = "node";
+export { NODE_KIND } from "./issuers.ts";
 export const REVOCATION_KIND = "token_revocation";
 const ALG = "EdDSA";
 
@@ -52,6 +53,8 @@ export interface TokenServiceComponents {
   store: GatewayStore;
   clock: Clock;
   random: Random;
+  /** Which issuers are live members; by default those with a self-published node record in `store`. */
+  issuers?: IssuerCheck;
 }
 
 const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url");
@@ -66,7 +69,7 @@ export class TokenService {
   private readonly init: TokenServiceInit;
   private readonly c: TokenServiceComponents;
   private signingKey?: Promise<CryptoKey>;
-  private readonly publicKeys = new Map<string, { source: string; key: Promise<CryptoKey> }>();
+  private readonly issuerKeys: IssuerKeys;
   private readonly verified = new Map<string, TokenClaims>();
   private readonly cacheSize: number;
   hits = 0;
@@ -78,6 +81,8 @@ export class TokenService {
     this.c = c;
     this.ttlSec = init.ttlSec ?? 3600;
     this.cacheSize = init.cacheSize ?? 10_000;
+    const isMember = c.issuers ?? selfPublishedNodes(c.store);
+    this.issuerKeys = new IssuerKeys((id) => id === init.node.id || isMember(id));
   }
 
   get nodeId(): string {
@@ -135,6 +140,8 @@ export class TokenService {
       this.verified.delete(token);
       throw new TokenExpiredError();
     }
+    // Checked on cache hits too: a removed node's tokens stop working at once.
+    this.issuerKeys.check(claims.issuer);
     for (const a of claims.auditIds) if (this.c.store.get(REVOCATION_KIND, a)) throw new TokenRevokedError("token revoked");
     // Compared by value, not by time: no clock drift between issuer and verifier can let an old token through.
     if (claims.userEpoch !== tokenEpochOf(this.c.store.get(USER, claims.userId))) throw new TokenRevokedError("the user's password changed or the user was disabled since the token was issued");
@@ -154,7 +161,7 @@ export class TokenService {
       throw new AuthenticationRequiredError("The request you have made requires authentication. (malformed token)");
     }
     if (!kid) throw new AuthenticationRequiredError("The request you have made requires authentication. (token has no kid)");
-    const key = await this.keyOf(kid);
+    const key = await this.issuerKeys.keyOf(kid);
     try {
       const { payload } = await jwtVerify(token, key, { algorithms: [ALG], issuer: kid, currentDate: new Date(this.c.clock.now()), clockTolerance: 60 });
       if (typeof payload.sub !== "string" || !Array.isArray(payload.mth) || typeof payload.jti !== "string" || typeof payload.exp_ms !== "number") {
@@ -183,25 +190,5 @@ export class TokenService {
     const k = this.init.node.privateKey;
     this.signingKey ??= importJWK({ kty: "OKP", crv: "Ed25519", d: b64url(k.raw.subarray(0, 32)), x: b64url(k.publicKey.raw) }, ALG) as Promise<CryptoKey>;
     return this.signingKey;
-  }
-
-  /** The issuer's public key: our own, or from its node record (re-imported if the record changed). */
-  private keyOf(kid: string): Promise<CryptoKey> {
-    let source: string;
-    if (kid === this.init.node.id) source = b64url(this.publicKeyRaw());
-    else {
-      const rec = this.c.store.get(NODE_KIND, kid);
-      if (!rec || typeof rec.publicKey !== "string") throw new AuthenticationRequiredError(`The request you have made requires authentication. (unknown issuer "${kid}")`);
-      try {
-        source = b64url(publicKeyFromProtobuf(Buffer.from(rec.publicKey, "base64")).raw);
-      } catch {
-        throw new AuthenticationRequiredError(`The request you have made requires authentication. (issuer "${kid}" has a malformed public key)`);
-      }
-    }
-    const known = this.publicKeys.get(kid);
-    if (known && known.source === source) return known.key;
-    const key = importJWK({ kty: "OKP", crv: "Ed25519", x: source }, ALG) as Promise<CryptoKey>;
-    this.publicKeys.set(kid, { source, key });
-    return key;
   }
 }

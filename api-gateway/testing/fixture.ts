@@ -2,6 +2,7 @@
 import { generateKeyPair, publicKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { FastifyInstance } from "fastify";
 import type { Clock } from "../../protocol/clock.ts";
+import { setFields } from "../../protocol/crdt/lww-map.ts";
 import { SeededRandom, type Random } from "../../protocol/random.ts";
 import { ManualClock } from "../../protocol/testing/manual-clock.ts";
 import { openCrdtStore, type CrdtStore } from "../../node/store/crdt-store.ts";
@@ -32,9 +33,14 @@ export async function newNodeKey(): Promise<NodeKey> {
   return { id: peerIdFromPrivateKey(privateKey).toString(), privateKey };
 }
 
-/** Writes the "node" record a mesh member has (public key as base64 libp2p protobuf). */
+/** The "node" record a mesh member publishes (public key as base64 libp2p protobuf), stamped by that node as membership does. */
 export async function putNodeRecord(store: CrdtStore, key: NodeKey, az = "nova"): Promise<void> {
-  await store.put("node", key.id, { name: `host-${key.id.slice(-6)}`, az, publicKey: Buffer.from(publicKeyToProtobuf(key.privateKey.publicKey)).toString("base64"), addresses: [] });
+  const fields = { name: `host-${key.id.slice(-6)}`, az, publicKey: Buffer.from(publicKeyToProtobuf(key.privateKey.publicKey)).toString("base64"), addresses: [] };
+  if (key.id === store.hlc.node) {
+    await store.put("node", key.id, fields);
+    return;
+  }
+  await store.applyRemote([setFields(undefined, "node", key.id, fields, { ...store.hlc.now(), node: key.id }).delta]);
 }
 
 export async function testGateway(o: { clock?: Clock; kv?: KvStore; nodeKey?: NodeKey; publicUrl?: string; seed?: number; extra?: Partial<BuildOptions> } = {}): Promise<TestGateway> {

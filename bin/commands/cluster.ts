@@ -35,7 +35,7 @@ export async function run(args: string[]): Promise<number> {
     az: opt("--az") ?? base.az,
     join: [] as string[],
   };
-  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
+  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   process.stdout.write(`cluster key: ${keyFile} (copy it to every node that joins)\nconfig:      ${configFile}\nstart with:  ./peerstack node --config ${configFile}\n`);
   return 0;
 }

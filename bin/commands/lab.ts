@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } f
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { createClusterKey } from "../../node/main/identity.ts";
 import { bootstrapOpenstack } from "../lab/api.ts";
-import { DEFAULTS, type LabConfig, LabUsageError, bridgeIp, bridgeName, nodeDir, nodeIp, nodeUrl, nsName, parseLabArgs, readState, vethName, writeState } from "../lab/config.ts";
+import { operatorFetch } from "../../node/main/operator-client.ts";
+import { DEFAULTS, type LabConfig, LabUsageError, bridgeIp, bridgeName, nodeDir, nodeIp, nodeOperatorSocket, nodeUrl, nsName, parseLabArgs, readState, vethName, writeState } from "../lab/config.ts";
 import { ensureBridge, ensureNodeNet, labLinks, nodeNetIntact, namespaces, removeAllNet, removeNodeNet } from "../lab/host.ts";
 import { agentPid, labProcesses, logFile, startAgentProcess, stopLabProcesses, stopPids } from "../lab/procs.ts";
 
@@ -32,7 +33,7 @@ interface MeshView {
 
 async function mesh(c: LabConfig, k: number): Promise<MeshView | undefined> {
   try {
-    const res = await fetch(`${nodeUrl(c, k)}/mesh`, { signal: AbortSignal.timeout(2000) });
+    const res = await operatorFetch(`unix:${nodeOperatorSocket(c, k)}`, "/mesh", { signal: AbortSignal.timeout(2000) });
     return res.ok ? ((await res.json()) as MeshView) : undefined;
   } catch {
     return undefined;
@@ -52,7 +53,7 @@ async function waitHealthy(c: LabConfig, k: number, timeoutMs: number): Promise<
   for (;;) {
     if (await mesh(c, k)) return;
     if (!agentPid(c, k)) throw new Error(`node ${k} exited; last lines of ${logFile(c, k)}:\n${tail(logFile(c, k))}`);
-    if (Date.now() - t0 > timeoutMs) throw new Error(`node ${k} did not answer ${nodeUrl(c, k)}/mesh in ${timeoutMs / 1000} s; see ${logFile(c, k)}`);
+    if (Date.now() - t0 > timeoutMs) throw new Error(`node ${k} did not answer /mesh on ${nodeOperatorSocket(c, k)} in ${timeoutMs / 1000} s; see ${logFile(c, k)}`);
     await sleep(200);
   }
 }
@@ -114,9 +115,10 @@ async function up(c: LabConfig): Promise<number> {
     if (openrc.servers) say(`  source ${shown(openrc.path)} && openstack server create --flavor m1.tiny --image peerstack-test --network demo demo1`);
   }
   if (!openrc || !openrc.servers) {
-    say(`  curl -s ${nodeUrl(c, 1)}/mesh            # membership, liveness, catalog digest`);
-    say(`  curl -s -XPOST ${nodeUrl(c, 1)}/mesh/records -H content-type:application/json -d '{"writes":[{"kind":"demo","id":"a","fields":{"x":1}}]}'`);
-    say(`  curl -s ${nodeUrl(c, c.nodes)}/mesh/records/demo/a   # the write, replicated to node ${c.nodes}`);
+    // The native routes are on each node's operator socket (root-only, 0600), not on the API port.
+    say(`  curl -s --unix-socket ${shown(nodeOperatorSocket(c, 1))} http://op/mesh            # membership, liveness, catalog digest`);
+    say(`  curl -s --unix-socket ${shown(nodeOperatorSocket(c, 1))} -XPOST http://op/mesh/records -H content-type:application/json -d '{"writes":[{"kind":"demo","id":"a","fields":{"x":1}}]}'`);
+    say(`  curl -s --unix-socket ${shown(nodeOperatorSocket(c, c.nodes))} http://op/mesh/records/demo/a   # the write, replicated to node ${c.nodes}`);
   }
   say(`  ./peerstack lab status${labFlags(c)}        # nodes, pids, peers seen`);
   say(`  ./peerstack lab down${labFlags(c)}          # remove every namespace, link, process and file of the lab`);

@@ -1,18 +1,20 @@
-// `peerstack node [flags]` runs one agent; `peerstack node remove <id> [--http host:port]` forgets a
-// dead node through a running agent's native route.
+// `peerstack node [flags]` runs one agent; `peerstack node remove <id> [--operator ADDR]` forgets a
+// dead node through a running agent's operator listener (by default <dataDir>/operator.sock).
 import { hostname } from "node:os";
 import { env, stderr } from "node:process";
 import { pino } from "pino";
 import { isLibp2pStreamRace } from "../../node/adapters/libp2p-races.ts";
 import { loadConfig } from "../../node/config.ts";
 import { startAgent } from "../../node/main/agent.ts";
+import { operatorFetch } from "../../node/main/operator-client.ts";
 import { startupProblem } from "./startup-error.ts";
 
 const USAGE = `usage: peerstack node [--config FILE] [--data-dir DIR] [--listen MULTIADDR]... [--http HOST:PORT]
+                      [--operator unix:PATH|HOST:PORT] [--metrics HOST:PORT]
                       [--join MULTIADDR]... [--cluster-key FILE] [--name NAME] [--az AZ] [--acks N]
-       peerstack node remove <node-id> [--http HOST:PORT]
-env: PEERSTACK_CONFIG, PEERSTACK_DATA_DIR, PEERSTACK_LISTEN, PEERSTACK_HTTP, PEERSTACK_JOIN, PEERSTACK_CLUSTER_KEY,
-     PEERSTACK_NAME, PEERSTACK_AZ, PEERSTACK_WRITE_ACKS, PEERSTACK_LOG_LEVEL
+       peerstack node remove <node-id> [--data-dir DIR | --operator unix:PATH|HOST:PORT]
+env: PEERSTACK_CONFIG, PEERSTACK_DATA_DIR, PEERSTACK_LISTEN, PEERSTACK_HTTP, PEERSTACK_OPERATOR, PEERSTACK_METRICS,
+     PEERSTACK_JOIN, PEERSTACK_CLUSTER_KEY, PEERSTACK_NAME, PEERSTACK_AZ, PEERSTACK_WRITE_ACKS, PEERSTACK_LOG_LEVEL
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -27,7 +29,7 @@ export async function run(args: string[]): Promise<number> {
       stderr.write(USAGE);
       return 2;
     }
-    const res = await fetch(`http://${config.http}/mesh/nodes/${encodeURIComponent(id)}`, { method: "DELETE" });
+    const res = await operatorFetch(config.operator, `/mesh/nodes/${encodeURIComponent(id)}`, { method: "DELETE" });
     const body = await res.text();
     (res.ok ? process.stdout : stderr).write(`${body}\n`);
     return res.ok ? 0 : 1;
@@ -53,7 +55,7 @@ export async function run(args: string[]): Promise<number> {
     stderr.write(`peerstack node: ${startupProblem(err, { listen: config.listen, http: config.http })}\n`);
     return 1;
   }
-  stderr.write(`peerstack node ${agent.id} (${config.name})\n  http: ${agent.httpUrl}  (try ${agent.httpUrl}/mesh)\n  p2p:  ${agent.p2p.join(" ")}\n`);
+  stderr.write(`peerstack node ${agent.id} (${config.name})\n  http:     ${agent.httpUrl}  (the OpenStack API; try ${agent.httpUrl}/healthz)\n  operator: ${agent.operator}  (native routes: /mesh, /mesh/records, /metrics)\n  p2p:      ${agent.p2p.join(" ")}\n`);
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       log.info({ signal: sig }, "stopping");

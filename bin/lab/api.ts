@@ -62,7 +62,7 @@ export async function bootstrapOpenstack(c: LabConfig, say: Say): Promise<{ path
   const base = nodeUrl(c, 1);
   const probe = await call("GET", `${base}/identity/v3`, undefined).catch(() => ({ status: 0 }));
   if (probe.status !== 200) {
-    say(`openstack API: skipped (node 1 does not serve ${base}/identity/v3 yet; the native routes /mesh and /healthz work)`);
+    say(`openstack API: skipped (node 1 does not serve ${base}/identity/v3 yet; /healthz and the operator socket's /mesh work)`);
     return undefined;
   }
   const adminFile = findAdminOpenrc(c);

@@ -42,6 +42,10 @@ export function nodeDir(c: LabConfig, k: number): string {
 export function nodeUrl(c: LabConfig, k: number): string {
   return `http://${nodeIp(c, k)}:${c.httpPort}`;
 }
+/** Node k's operator socket (native routes); its data dir is on the host's filesystem, so no netns is needed. */
+export function nodeOperatorSocket(c: LabConfig, k: number): string {
+  return join(nodeDir(c, k), "operator.sock");
+}
 export function stateFile(dir: string): string {
   return join(dir, "lab.json");
 }

@@ -134,8 +134,9 @@ export function qemuDriver(init: QemuDriverInit): ComputeDriver {
     await clearRuntime(p);
     await trimConsole(p.console);
     await rm(p.fwcfgDir, { recursive: true, force: true });
-    await mkdir(p.fwcfgDir, { recursive: true });
-    for (const [k, v] of Object.entries(fwCfgEntries(spec))) await writeFile(join(p.fwcfgDir, k), v);
+    // fw_cfg carries the tenant's user_data: the agent user's alone.
+    await mkdir(p.fwcfgDir, { recursive: true, mode: 0o700 });
+    for (const [k, v] of Object.entries(fwCfgEntries(spec))) await writeFile(join(p.fwcfgDir, k), v, { mode: 0o600 });
     const args = [...qemuArgs({ spec, paths: p, accel, diskFormats }), "-daemonize"];
     const t0 = Date.now();
     try {
@@ -231,9 +232,9 @@ export function qemuDriver(init: QemuDriverInit): ComputeDriver {
         const fresh = !(await stat(p.spec).then(() => true, () => false));
         const r = new Revert();
         try {
-          await mkdir(p.dir, { recursive: true });
+          await mkdir(p.dir, { recursive: true, mode: 0o700 });
           if (fresh) r.add(() => rm(p.dir, { recursive: true, force: true }));
-          await writeFile(`${p.spec}.tmp`, JSON.stringify(spec, null, 2) + "\n");
+          await writeFile(`${p.spec}.tmp`, JSON.stringify(spec, null, 2) + "\n", { mode: 0o600 });
           await rename(`${p.spec}.tmp`, p.spec);
           const st = await startLocked(spec.id);
           r.success();

@@ -65,7 +65,7 @@ export function fileStorage(init: FileStorageInit): StorageDriver {
     const path = fileOf(kind, id);
     const partial = `${path}.partial-${process.pid}-${++partials}`;
     try {
-      await mkdir(dirname(path), { recursive: true });
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
       await make(partial);
       return await meta.run(async () => {
         const done = await info(kind, id);
@@ -153,7 +153,7 @@ export function fileStorage(init: FileStorageInit): StorageDriver {
 
     async init() {
       for (const d of Object.values(DIRS)) {
-        await mkdir(join(root, d), { recursive: true });
+        await mkdir(join(root, d), { recursive: true, mode: 0o700 }); // tenants' disks
         // Partial files are left only by a crash mid-copy: nothing will finish them.
         for (const n of await readdir(join(root, d))) if (n.includes(".qcow2.partial-")) await rm(join(root, d, n), { force: true });
       }

@@ -83,8 +83,8 @@ export class BlobStore {
   /** Streams `source` to disk, hashing as it goes; the blob lands under its sha256. */
   async ingest(source: AsyncIterable<Uint8Array>, opts: { what?: string; maxBytes?: number; onProgress?: (bytes: number) => void } = {}): Promise<BlobDigest> {
     const what = opts.what ?? "image data";
-    await mkdir(join(this.root, "sha256"), { recursive: true });
-    await mkdir(join(this.root, "tmp"), { recursive: true });
+    await mkdir(join(this.root, "sha256"), { recursive: true, mode: 0o700 });
+    await mkdir(join(this.root, "tmp"), { recursive: true, mode: 0o700 });
     const tmp = join(this.root, "tmp", `${process.pid}-${this.seq++}`);
     const fh = await open(tmp, "w");
     const d = new Digester();
@@ -109,7 +109,7 @@ export class BlobStore {
 
   /** Appends to the partial file of `sha256` at `offset` (truncating anything beyond it). */
   async appendPartial(sha256: string, offset: number, source: AsyncIterable<Uint8Array>, onChunk?: (total: number) => void): Promise<number> {
-    await mkdir(join(this.root, "partial"), { recursive: true });
+    await mkdir(join(this.root, "partial"), { recursive: true, mode: 0o700 });
     const fh = await open(this.partialPath(sha256), offset === 0 ? "w" : "r+");
     let pos = offset;
     try {
@@ -136,7 +136,7 @@ export class BlobStore {
       await rm(p, { force: true });
       throw new ChecksumMismatchError(`fetched blob ${sha256}`, sha256, digest.sha256);
     }
-    await mkdir(join(this.root, "sha256"), { recursive: true });
+    await mkdir(join(this.root, "sha256"), { recursive: true, mode: 0o700 });
     await rename(p, this.path(sha256));
     return digest;
   }

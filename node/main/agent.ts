@@ -1,6 +1,6 @@
 // Process wiring of one agent: identity and cluster key, LevelDB + CRDT store, libp2p host and
-// transport, replicator, membership, write acks, HTTP. Logic lives in node/mesh; this file only binds.
-import { mkdirSync } from "node:fs";
+// transport, replicator, membership, write acks, the public and operator listeners. Logic lives in
+// node/mesh; this file only binds.
 import { join } from "node:path";
 import { publicKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { Logger } from "pino";
@@ -14,7 +14,10 @@ import { CATALOG_TOPIC, replicator } from "../mesh/replicator.ts";
 import { systemClock, systemRandom } from "../runtime/system.ts";
 import { openCrdtStore } from "../store/crdt-store.ts";
 import { LevelKv } from "../store/level-kv.ts";
-import { buildHttp } from "./http.ts";
+import { listenHostPort, listenOperator } from "./listeners.ts";
+import { buildOperatorHttp } from "./operator-http.ts";
+import { makePrivateDirs } from "./private-dirs.ts";
+import { buildMetricsHttp, buildPublicHttp } from "./public-http.ts";
 import { loadClusterKey, loadOrCreateIdentity } from "./identity.ts";
 import { reconcilerEnv, startReconciler } from "./reconciler-wiring.ts";
 import { meshMetrics } from "./metrics.ts";
@@ -27,12 +30,15 @@ import { startConsole } from "./console-wiring.ts";
 export interface RunningAgent {
   id: string;
   httpUrl: string;
+  /** Where the operator listener is: `unix:/abs/path` or `host:port` (node/main/operator-client.ts). */
+  operator: string;
   p2p: string[];
   stop(): Promise<void>;
 }
 
 export async function startAgent(config: NodeConfig, log: Logger): Promise<RunningAgent> {
-  mkdirSync(config.dataDir, { recursive: true });
+  // The data dir holds the identity key, the catalog (password hashes, user_data) and the operator socket.
+  makePrivateDirs(config.dataDir);
   const identity = await loadOrCreateIdentity(join(config.dataDir, "identity.key"));
   const cluster = loadClusterKey(config.clusterKey, true);
   if (cluster.created) log.info({ file: config.clusterKey }, "created a new cluster key (copy it to every node of this cluster)");
@@ -80,7 +86,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   const lost = orphans({ self: id, store, now: () => new Date(systemClock.now()).toISOString(), log: mlog });
   void lost.sweep();
   const { registry } = meshMetrics({ transport, replicator: rep, membership: members, acks });
-  const app = buildHttp({ log: log.child({ component: "http" }), self: id, name: config.name, az: config.az, addresses, store, transport, replicator: rep, membership: members, acks, registry, writeAcks: config.writeAcks, debugRoutes: config.debugRoutes,
+  const ops = buildOperatorHttp({ self: id, name: config.name, az: config.az, addresses, store, transport, replicator: rep, membership: members, acks, registry, writeAcks: config.writeAcks, debugRoutes: config.debugRoutes,
     onNodeRemoved: (removed) => lost.adopt(removed),
     async deny(peers: string[]) {
       denied.clear();
@@ -88,11 +94,11 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
       await Promise.all(host.getPeers().filter((p) => denied.has(p.toString())).map((p) => host.hangUp(p).catch(() => {})));
     },
   });
-  const sep = config.http.lastIndexOf(":");
-  const httpHost = config.http.slice(0, sep).replace(/^\[|\]$/g, "");
+  const app = buildPublicHttp(() => ({ node: id, name: config.name, peers: transport.peers().length }), log.child({ component: "http" }));
+  const metricsApp = config.metrics ? buildMetricsHttp(registry) : undefined;
   // --- placement hook (node/main/placement-wiring.ts): ledger, adverts, bidder, requester, quota escrow.
   const placement = await startPlacement({ dataDir: config.dataDir, self: id, az: config.az, store, transport, log: log.child({ component: "placement" }), advertMs: config.advertMs });
-  placementRoutes(app, id, placement, { debug: config.debugRoutes }); // GET /peerstack/ledger, /peerstack/quota/:project, /peerstack/placement/stats
+  placementRoutes(ops, id, placement, { debug: config.debugRoutes }); // GET /peerstack/ledger, /peerstack/quota/:project, /peerstack/placement/stats
   // --- end placement hook
   // --- images hook (node/main/images-wiring.ts): blob store, blob stream, fetcher (the reconciler's ImageSource), Glance.
   const images = startImages({ dataDir: config.dataDir, host, store, log: log.child({ component: "images" }) });
@@ -104,15 +110,14 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   let publicUrl = "";
   const api = await mountApi(app, { dataDir: config.dataDir, self: id, name: config.name, az: config.az, privateKey: identity.key, store, transport, acks, publicUrl: () => publicUrl, log: log.child({ component: "api" }), placement, extra: { services: { image: images.service } }, consoleOutput: consoleLogs.consoleOutput });
   // --- end API hook
-  await app.listen({ host: httpHost, port: Number(config.http.slice(sep + 1)) });
-  const bound = app.server.address();
-  const port = typeof bound === "object" && bound ? bound.port : Number(config.http.slice(sep + 1));
-  const httpUrl = `http://${httpHost.includes(":") ? `[${httpHost}]` : httpHost}:${port}`;
+  const operator = await listenOperator(ops, config.operator);
+  const { url: httpUrl, host: httpHost } = await listenHostPort(app, config.http);
+  const metricsUrl = metricsApp ? (await listenHostPort(metricsApp, config.metrics)).url : undefined;
   // --- API hook: identity bootstrap on the first node of a cluster, openrc.
   publicUrl = httpHost === "0.0.0.0" || httpHost === "::" ? httpUrl.replace(httpHost, "127.0.0.1") : httpUrl;
   await api.afterListen({ bootstrap: config.join.length === 0 });
   // --- end API hook
-  log.info({ node: id, name: config.name, http: httpUrl, p2p: addresses(), dataDir: config.dataDir, identityCreated: identity.created }, "listening");
+  log.info({ node: id, name: config.name, http: httpUrl, operator, ...(metricsUrl ? { metrics: metricsUrl } : {}), p2p: addresses(), dataDir: config.dataDir, identityCreated: identity.created }, "listening");
 
   // --- reconciler hook (node/main/reconciler-wiring.ts): converges the records this node owns
   // against the host (QEMU, volumes, taps). PEERSTACK_RECONCILER=off disables it.
@@ -125,6 +130,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
   return {
     id,
     httpUrl,
+    operator,
     p2p: addresses(),
     async stop() {
       if (stopped) return;
@@ -139,6 +145,8 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
       members.stop();
       rep.stop();
       await app.close();
+      await ops.close();
+      await metricsApp?.close();
       await host.stop();
       await store.stop();
       await kv.close();

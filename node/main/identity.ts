@@ -22,7 +22,7 @@ export async function loadOrCreateIdentity(file: string): Promise<{ key: Private
     }
   }
   const key = await generateKeyPair("Ed25519");
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeFileSync(file, privateKeyToProtobuf(key), { mode: 0o600, flag: "wx" });
   return { key, created: true };
 }
@@ -36,7 +36,7 @@ export function newClusterKey(): Uint8Array {
 
 /** Writes a new cluster key to `file` (refusing to overwrite one). */
 export function createClusterKey(file: string): void {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   try {
     writeFileSync(file, newClusterKey(), { mode: 0o600, flag: "wx" });
   } catch (cause) {

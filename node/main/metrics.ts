@@ -4,6 +4,7 @@ import type { Libp2pTransport } from "../adapters/libp2p-transport.ts";
 import type { WriteAcks } from "../mesh/acks.ts";
 import type { Membership } from "../mesh/membership.ts";
 import type { Replicator } from "../mesh/replicator.ts";
+import { APPLY_PATHS } from "../mesh/verify.ts";
 
 export interface MeshMetricsSources {
   transport: Libp2pTransport;
@@ -50,7 +51,18 @@ export function meshMetrics(src: MeshMetricsSources): { registry: Registry; lag:
   counter(registry, "peerstack_gossip_messages_in_total", "Gossip messages received", () => src.transport.counters.gossipIn);
   counter(registry, "peerstack_gossip_messages_out_total", "Gossip messages published", () => src.transport.counters.gossipOut);
   counter(registry, "peerstack_deltas_applied_total", "Remote catalog deltas that changed the store", () => r().deltasApplied);
-  counter(registry, "peerstack_deltas_forged_dropped_total", "Catalog deltas dropped because their stamps are not the sender's", () => r().forgedDropped + src.acks.stats().forgedDropped);
+  new Counter({
+    name: "peerstack_deltas_forged_dropped_total",
+    help: "Remote catalog state dropped because its sender cannot have it (node/mesh/verify.ts), by the path it came on",
+    labelNames: ["path"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const byPath = { ...r().forgedByPath, push: src.acks.stats().forgedDropped };
+      for (const path of APPLY_PATHS) this.inc({ path }, byPath[path]);
+    },
+  });
+  counter(registry, "peerstack_deltas_relay_deferred_total", "Anti-entropy registers of a connected author left for the author to deliver", () => r().relayDeferred);
   counter(registry, "peerstack_messages_version_refused_total", "Messages refused for an unsupported major version", () => r().versionRefused + src.membership.stats().versionRefused);
   counter(registry, "peerstack_messages_malformed_total", "Gossip messages that failed to decode", () => r().malformedDropped);
   counter(registry, "peerstack_anti_entropy_rounds_total", "Completed anti-entropy rounds (as initiator)", () => r().aeRounds);

@@ -6,7 +6,7 @@
 import type { RecordDelta } from "../../protocol/crdt/lww-map.ts";
 import type { CrdtStore } from "../store/crdt-store.ts";
 import type { Transport } from "./transport.ts";
-import { stampedBy } from "./verify.ts";
+import { checkAuthorship } from "./verify.ts";
 import { decode, encode } from "./wire.ts";
 
 export const REPLICATE_PROTOCOL = "/peerstack/replicate/1";
@@ -73,8 +73,9 @@ export function writeAcks(init: WriteAcksInit = {}): (c: WriteAcksComponents) =>
       start() {
         c.transport.handle(REPLICATE_PROTOCOL, async (from, data) => {
           const deltas = decode<{ deltas: RecordDelta[] }>(data, ["replicate"]).body.deltas;
-          if (!Array.isArray(deltas) || deltas.some((d) => !stampedBy(d, from))) {
-            counters.forgedDropped++;
+          const verdict = checkAuthorship(Array.isArray(deltas) ? deltas : [deltas], from, "push");
+          if (verdict.forged > 0) {
+            counters.forgedDropped += verdict.forged;
             return encode("replicate.ack", c.transport.self, { ok: false });
           }
           await c.store.applyRemote(deltas);

@@ -86,6 +86,61 @@ describe("replicator over the in-memory transport", () => {
     await clock.run(20, 1);
     expect(nodes[1].store.get("user", "admin")).toBeUndefined();
     expect(nodes[1].rep.stats().forgedDropped).toBe(1);
+    expect(nodes[1].rep.stats().forgedByPath.gossip).toBe(1);
+  });
+
+  // The attacker is a real node whose own store was tampered with: its anti-entropy hands the
+  // tampered states over, as initiator (served side checks) and as responder (requester side checks).
+  async function tamperedPeer(clock: ManualClock, net: MemoryNetwork, states: Array<{ kind: string; id: string; field: string; author: string }>) {
+    const store = await openCrdtStore({ node: "evil", buckets: 16 }, { clock, kv: new MemoryKv() });
+    await store.applyRemote(states.map((s, i) => ({ kind: s.kind, id: s.id, fields: { [s.field]: { v: "evil", t: { wallMs: clock.now() + 1000, counter: i, node: s.author } } } })));
+    const rep = replicator({ antiEntropyMs: 100_000, peerWatchMs: 100_000 })({ clock, random: new SeededRandom(9), transport: net.join("evil"), store });
+    rep.start();
+    return { store, rep };
+  }
+
+  for (const side of ["requester", "server"] as const) {
+    it(`anti-entropy (${side} side): a register stamped as the receiver, or as a connected author, is not taken from a relay; the sender's own and a gone author's are`, async () => {
+      const { clock, net, nodes } = await mesh(3, { antiEntropyMs: 100_000 });
+      await clock.run(300, 10);
+      net.partition(["n0", "n1", "evil"], ["n2"]); // n2 is gone for n1: its registers heal through relays
+      const evil = await tamperedPeer(clock, net, [
+        { kind: "role_assignment", id: "as-n1", field: "role", author: "n1" },
+        { kind: "role_assignment", id: "as-n0", field: "role", author: "n0" },
+        { kind: "note", id: "own", field: "x", author: "evil" },
+        { kind: "note", id: "gone-author", field: "x", author: "n2" },
+      ]);
+      await clock.run(300, 10);
+      const done = side === "requester" ? nodes[1].rep.antiEntropy("evil") : evil.rep.antiEntropy("n1");
+      await clock.run(200, 5);
+      await done;
+      const n1 = nodes[1];
+      expect(n1.store.get("role_assignment", "as-n1")).toBeUndefined();
+      expect(n1.store.get("role_assignment", "as-n0")).toBeUndefined();
+      expect(n1.store.get("note", "own")?.x).toBe("evil");
+      expect(n1.store.get("note", "gone-author")?.x).toBe("evil");
+      // At least once: n1's peer watcher also runs a round with the newcomer.
+      expect(n1.rep.stats().forgedByPath["anti-entropy"]).toBeGreaterThanOrEqual(1);
+      expect(n1.rep.stats().relayDeferred).toBeGreaterThanOrEqual(1);
+      expect(n1.rep.stats().forgedByPath.gossip).toBe(0);
+    });
+  }
+
+  it("anti-entropy keeps a relay's registers that change nothing, and strips only the refused ones of a state", async () => {
+    const { clock, net, nodes } = await mesh(2, { antiEntropyMs: 100_000 });
+    await clock.run(300, 10);
+    await nodes[1].store.put("server", "s", { name: "web" });
+    await clock.run(50, 1);
+    const store = await openCrdtStore({ node: "evil", buckets: 16 }, { clock, kv: new MemoryKv() });
+    await store.applyRemote([nodes[1].store.stateOf("server", "s")!]);
+    await store.put("server", "s", { note: "from evil" });
+    await store.applyRemote([{ kind: "server", id: "s", fields: { name: { v: "owned", t: { wallMs: clock.now() + 1000, counter: 0, node: "n1" } } } }]);
+    replicator({ antiEntropyMs: 100_000, peerWatchMs: 100_000 })({ clock, random: new SeededRandom(9), transport: net.join("evil"), store }).start();
+    const done = nodes[1].rep.antiEntropy("evil");
+    await clock.run(200, 5);
+    await done;
+    expect(nodes[1].store.get("server", "s")).toMatchObject({ name: "web", note: "from evil" });
+    expect(nodes[1].rep.stats().forgedByPath["anti-entropy"]).toBeGreaterThanOrEqual(1);
   });
 
   it("accepts a higher minor version and refuses a higher major without crashing", async () => {
@@ -118,5 +173,6 @@ describe("replicator over the in-memory transport", () => {
     await clock.run(20, 1);
     expect((await r3).acked).toBe(0);
     expect(acks[2].stats().forgedDropped).toBe(1);
+    expect(nodes[2].store.get("server", "s")?.v).not.toBe(9);
   });
 });

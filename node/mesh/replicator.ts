@@ -1,5 +1,5 @@
 // Catalog replication: local deltas go out on the gossip topic (coalesced per tick); gossiped deltas are
-// checked against their signer and merged. Anti-entropy heals whatever gossip lost: digest exchange
+// checked for authorship (verify.ts, the same check on every path) and merged. Anti-entropy heals whatever gossip lost: digest exchange
 // with one peer, then the differing buckets are exchanged both ways in batches, one batch in flight
 // (backpressure: the next batch is asked for only after the last one is durable). Rounds run
 // periodically with a random peer and at once with every newly connected peer.
@@ -10,7 +10,8 @@ import type { CrdtStore } from "../store/crdt-store.ts";
 import { diffDigests, type StoreDigest } from "../store/digest.ts";
 import { silentLog, type MeshLog } from "./log.ts";
 import type { Transport } from "./transport.ts";
-import { stampedBy } from "./verify.ts";
+import { AuthorshipCounters, checkAuthorship, type ApplyPath, type AuthorshipContext } from "./verify.ts";
+import type { HlcTimestamp } from "../../protocol/hlc.ts";
 import { decode, encode, WireVersionError } from "./wire.ts";
 
 export const CATALOG_TOPIC = "/peerstack/catalog/1";
@@ -32,7 +33,7 @@ export interface ReplicatorComponents {
   clock: Clock;
   random: Random;
   transport: Transport;
-  store: Pick<CrdtStore, "applyRemote" | "onChange" | "digest" | "statesIn" | "hlc">;
+  store: Pick<CrdtStore, "applyRemote" | "onChange" | "digest" | "statesIn" | "hlc" | "stateOf">;
   log?: MeshLog;
 }
 
@@ -40,7 +41,11 @@ export interface ReplicatorStats {
   gossipIn: number;
   gossipOut: number;
   deltasApplied: number;
+  /** Refused as forged, all paths of this component (gossip, anti-entropy). */
   forgedDropped: number;
+  forgedByPath: Record<ApplyPath, number>;
+  /** Anti-entropy registers of a connected author, left for the author to deliver. */
+  relayDeferred: number;
   versionRefused: number;
   malformedDropped: number;
   aeRounds: number;
@@ -86,9 +91,11 @@ class CatalogReplicator implements Replicator {
   private readonly timeoutMs: number;
   private readonly gossipBatch: number;
   private readonly s: ReplicatorStats = {
-    gossipIn: 0, gossipOut: 0, deltasApplied: 0, forgedDropped: 0, versionRefused: 0, malformedDropped: 0,
-    aeRounds: 0, aeFailed: 0, aeBytes: 0, aeStatesIn: 0, aeStatesOut: 0, lastLagMs: 0,
+    gossipIn: 0, gossipOut: 0, deltasApplied: 0, forgedDropped: 0, forgedByPath: { gossip: 0, push: 0, "anti-entropy": 0 }, relayDeferred: 0,
+    versionRefused: 0, malformedDropped: 0, aeRounds: 0, aeFailed: 0, aeBytes: 0, aeStatesIn: 0, aeStatesOut: 0, lastLagMs: 0,
   };
+  private readonly authorship = new AuthorshipCounters();
+  private selfSince?: HlcTimestamp;
   private readonly lagFns: Array<(lag: number) => void> = [];
   private outbox: RecordDelta[] = [];
   private flushArmed = false;
@@ -110,6 +117,7 @@ class CatalogReplicator implements Replicator {
 
   start(): void {
     this.running = true;
+    this.selfSince ??= this.c.store.hlc.now();
     const { transport, store } = this.c;
     this.unsubs.push(transport.subscribe(CATALOG_TOPIC, (m) => void this.onGossip(m.from, m.data)));
     this.unsubs.push(
@@ -133,7 +141,8 @@ class CatalogReplicator implements Replicator {
   }
 
   stats(): ReplicatorStats {
-    return { ...this.s };
+    const a = this.authorship;
+    return { ...this.s, forgedDropped: a.total(), forgedByPath: { ...a.forged }, relayDeferred: a.relayDeferred };
   }
 
   onLag(fn: (lagMs: number) => void): void {
@@ -179,13 +188,20 @@ class CatalogReplicator implements Replicator {
       }
       return;
     }
-    const forged = deltas.filter((d) => !stampedBy(d, from));
-    if (forged.length > 0) {
-      this.s.forgedDropped += forged.length;
-      this.log.warn({ from, forged: forged.length, example: `${String(forged[0]?.kind)}/${String(forged[0]?.id)}` }, "dropped catalog deltas not stamped by their signer");
-      return;
-    }
-    await this.applyAndMeasure(deltas);
+    await this.applyChecked(deltas, from, "gossip");
+  }
+
+  /** The one way remote state gets in: authorship checked and counted per path, then merged. */
+  private async applyChecked(deltas: unknown[], from: string, path: ApplyPath): Promise<number> {
+    const verdict = checkAuthorship(deltas, from, path, path === "anti-entropy" ? this.authorshipContext() : undefined);
+    this.authorship.count(path, verdict);
+    if (verdict.forged > 0) this.log.warn({ from, path, forged: verdict.forged }, "dropped catalog state whose stamps its sender cannot have");
+    return verdict.accepted.length > 0 ? this.applyAndMeasure(verdict.accepted) : 0;
+  }
+
+  private authorshipContext(): AuthorshipContext {
+    const { transport, store } = this.c;
+    return { self: transport.self, selfSince: (this.selfSince ??= store.hlc.now()), connected: new Set(transport.peers()), stateOf: (kind, id) => store.stateOf(kind, id) };
   }
 
   private async applyAndMeasure(deltas: RecordDelta[]): Promise<number> {
@@ -260,7 +276,7 @@ class CatalogReplicator implements Replicator {
         const got = decode<ExchangeBody>(res, ["ae.exchange"]).body.states;
         this.s.aeStatesIn += got.length;
         received += got.length;
-        if (got.length > 0) await this.applyAndMeasure(got);
+        if (got.length > 0) await this.applyChecked(got, peer, "anti-entropy");
       }
       this.s.aeRounds++;
       if (diff.length > 0) this.log.debug({ peer, buckets: diff.length, received }, "anti-entropy round");
@@ -303,7 +319,7 @@ class CatalogReplicator implements Replicator {
     this.s.aeStatesOut += states.length;
     if (body.states.length > 0) {
       this.s.aeStatesIn += body.states.length;
-      await this.applyAndMeasure(body.states);
+      await this.applyChecked(body.states, from, "anti-entropy");
     }
     this.log.debug({ from, buckets: body.buckets.length }, "served anti-entropy exchange");
     return encode<ExchangeBody>("ae.exchange", transport.self, { buckets: body.buckets, states });

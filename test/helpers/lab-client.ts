@@ -1,9 +1,10 @@
 // A small OpenStack REST client for tests against a `peerstack lab`: the lab CLI run as a user runs
-// it, tokens from the lab's openrc files, JSON calls to any node (one retry on a dropped keep-alive
-// socket, which a restarted agent causes), server waits and the guest console through the API.
+// it, tokens from the lab's openrc files, JSON calls to any node's API (one retry on a dropped keep-alive
+// socket, which a restarted agent causes) or operator socket, server waits and the guest console.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { operatorFetch } from "../../node/main/operator-client.ts";
 
 const BIN = resolve(import.meta.dirname, "../../bin/peerstack.ts");
 const CUT_TABLE = "pslecut";
@@ -22,6 +23,8 @@ export interface LabClient {
   /** A project-scoped token from node k: "demo" (the lab's openrc) or "admin" (admin-openrc). */
   token(k: number, who: "demo" | "admin"): Promise<string>;
   call(k: number, method: string, path: string, token: string, body?: unknown): Promise<Reply>;
+  /** A native route (/mesh, /mesh/records, /metrics, ...) on node k's operator socket, <dir>/nK/operator.sock. */
+  op(k: number, method: string, path: string, body?: unknown): Promise<Reply>;
   /** GET /compute/v2.1/servers/{id} through node k. */
   server(k: number, id: string, token: string): Promise<Record<string, unknown>>;
   /** Polls node k until the server's status is one of `want` (or ERROR); returns the last view. */
@@ -45,6 +48,17 @@ function rc(file: string): Record<string, string> {
 
 export function labClient(o: { dir: string; name: string; subnet: string }): LabClient {
   const url = (k: number) => `http://${o.subnet}.${10 + k}:8774`;
+  // One parse for API and operator answers: JSON when it is, else the text under `text`.
+  async function toReply(res: Response): Promise<Reply> {
+    const text = await res.text();
+    let json: Record<string, unknown> = {};
+    try {
+      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      json = { text };
+    }
+    return { status: res.status, json, headers: res.headers };
+  }
   async function call(k: number, method: string, path: string, token: string, body?: unknown): Promise<Reply> {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -54,19 +68,21 @@ export function labClient(o: { dir: string; name: string; subnet: string }): Lab
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(60_000),
         });
-        const text = await res.text();
-        let json: Record<string, unknown> = {};
-        try {
-          json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-        } catch {
-          json = { text };
-        }
-        return { status: res.status, json, headers: res.headers };
+        return await toReply(res);
       } catch (err) {
         if (attempt > 0) throw new Error(`${method} ${url(k)}${path}: ${(err as Error).message}`, { cause: err });
         await sleep(500);
       }
     }
+  }
+  async function op(k: number, method: string, path: string, body?: unknown): Promise<Reply> {
+    const res = await operatorFetch(`unix:${join(o.dir, `n${k}`, "operator.sock")}`, path, {
+      method,
+      headers: body !== undefined ? { "content-type": "application/json" } : {},
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(60_000),
+    });
+    return toReply(res);
   }
   const nft = (k: number, script: string) => {
     const r = spawnSync("ip", ["netns", "exec", `${o.name}-n${k}`, "nft", "-f", "-"], { input: script, encoding: "utf8" });
@@ -102,6 +118,7 @@ export function labClient(o: { dir: string; name: string; subnet: string }): Lab
       return r.headers.get("x-subject-token")!;
     },
     call,
+    op,
     async server(k, id, token) {
       const r = await call(k, "GET", `/compute/v2.1/servers/${id}`, token);
       if (r.status !== 200) throw new Error(`server ${id} through node ${k}: ${r.status} ${JSON.stringify(r.json)}`);

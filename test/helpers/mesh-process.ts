@@ -1,10 +1,12 @@
 // Real `peerstack node` processes for multi-process tests and benchmarks: spawn N agents (optionally
-// inside network namespaces), write through the native routes, wait for convergence, kill -9, restart.
+// inside network namespaces), write through the operator listener (each agent's <dataDir>/operator.sock:
+// `op`/`opJson`), wait for convergence, kill -9, restart. The public port (`httpUrl`) is the API only.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { newClusterKey } from "../../node/main/identity.ts";
+import { operatorFetch } from "../../node/main/operator-client.ts";
 
 const BIN = resolve(import.meta.dirname, "../../bin/peerstack.ts");
 
@@ -33,6 +35,8 @@ export class MeshProcess {
   proc!: ChildProcess;
   id = "";
   httpUrl = "";
+  /** The operator listener as the agent logged it: `unix:/abs/operator.sock` or `host:port`. */
+  operator = "";
   p2p: string[] = [];
   logs: string[] = [];
   exited: Promise<number | null> = Promise.resolve(null);
@@ -68,9 +72,10 @@ export class MeshProcess {
           this.logs.push(line);
           if (this.logs.length > 2000) this.logs.splice(0, 1000);
           if (line.includes('"msg":"listening"')) {
-            const j = JSON.parse(line) as { node: string; http: string; p2p: string[] };
+            const j = JSON.parse(line) as { node: string; http: string; operator: string; p2p: string[] };
             this.id = j.node;
             this.httpUrl = j.http;
+            this.operator = j.operator;
             this.p2p = j.p2p;
             clearTimeout(timer);
             resolveStart(this);
@@ -104,10 +109,13 @@ export class MeshProcess {
     clearTimeout(t);
   }
 
-  /** Wraps a failed request with the process's exit status and log tail when it has died. */
-  private async call(path: string, init: RequestInit): Promise<Response> {
+  /**
+   * A request to the agent's operator listener (native routes: /mesh, /mesh/records, /mesh/nodes,
+   * /metrics, /mesh/debug/*, /peerstack/*); a failure names the process's exit status and log tail when it has died.
+   */
+  async op(path: string, init: RequestInit = {}): Promise<Response> {
     try {
-      return await fetch(`${this.httpUrl}${path}`, init);
+      return await operatorFetch(this.operator, path, { signal: AbortSignal.timeout(30_000), ...init });
     } catch (err) {
       const p = this.proc;
       if (p.exitCode === null && p.signalCode === null) throw err;
@@ -115,37 +123,36 @@ export class MeshProcess {
     }
   }
 
-  async get<T>(path: string): Promise<T> {
-    const res = await this.call(path, { signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) throw new Error(`GET ${path} on ${this.spec.name}: ${res.status} ${await res.text()}`);
-    return (path === "/metrics" ? res.text() : res.json()) as Promise<T>;
-  }
-
-  async post<T>(path: string, body: unknown): Promise<{ status: number; body: T; headers: Headers }> {
-    const res = await this.call(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
-    return { status: res.status, body: (await res.json()) as T, headers: res.headers };
+  /** GET `path` on the operator listener, or POST `body` as JSON; throws unless 2xx; the JSON answer (text for /metrics). */
+  async opJson<T>(path: string, body?: unknown): Promise<T> {
+    const init: RequestInit = body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+    const res = await this.op(path, init);
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${init.method ?? "GET"} ${path} on ${this.spec.name}: ${res.status} ${text}`);
+    return (path.startsWith("/metrics") ? text : JSON.parse(text)) as T;
   }
 
   status(): Promise<MeshStatus> {
-    return this.get<MeshStatus>("/mesh");
+    return this.opJson<MeshStatus>("/mesh");
   }
 
-  /** Writes records through the native admin route; acks 0 does not wait for peers. */
+  /** Writes records through the operator listener; acks 0 does not wait for peers. */
   async put(writes: Array<{ kind: string; id: string; fields: Record<string, unknown> }>, acks = 0) {
-    const r = await this.post<{ written: number; acks: { acked: number; alone: boolean } }>("/mesh/records", { writes, acks });
-    if (r.status !== 200) throw new Error(`write on ${this.spec.name}: ${r.status} ${JSON.stringify(r.body)}`);
-    return r;
+    const res = await this.op("/mesh/records", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ writes, acks }) });
+    const body = (await res.json()) as { written: number; acks: { acked: number; alone: boolean } };
+    if (res.status !== 200) throw new Error(`write on ${this.spec.name}: ${res.status} ${JSON.stringify(body)}`);
+    return { status: res.status, body, headers: res.headers };
   }
 
   /** The record, or undefined; with waitMs the node answers as soon as the record arrives. */
   async record(kind: string, id: string, waitMs = 0): Promise<Record<string, unknown> | undefined> {
-    const res = await this.call(`/mesh/records/${kind}/${id}${waitMs ? `?wait=${waitMs}` : ""}`, { signal: AbortSignal.timeout(5000 + waitMs) });
+    const res = await this.op(`/mesh/records/${kind}/${id}${waitMs ? `?wait=${waitMs}` : ""}`, { signal: AbortSignal.timeout(5000 + waitMs) });
     return res.status === 200 ? ((await res.json()) as Record<string, unknown>) : undefined;
   }
 
   /** Value of one metric line (first match), or NaN. */
   async metric(name: string): Promise<number> {
-    const text = await this.get<string>("/metrics");
+    const text = await this.opJson<string>("/metrics");
     const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, "m").exec(text);
     return m ? Number(m[1]) : Number.NaN;
   }

@@ -101,7 +101,7 @@ export async function prepareCluster(nodes: MeshProcess[], quota = { instances: 
       const fl = await api(p, "GET", "/compute/v2.1/flavors", tokens[(i + 1) % nodes.length]);
       if (fl.status !== 200 || FLAVORS.some((f) => !fl.body.flavors.some((x: { id: string }) => x.id === f.id))) return false;
       if (!(await p.record("image", imageId))) return false;
-      const st = await p.get<{ hosts: number }>("/peerstack/placement/stats");
+      const st = await p.opJson<{ hosts: number }>("/peerstack/placement/stats");
       if (st.hosts < nodes.length) return false;
     }
     return true;
@@ -129,7 +129,7 @@ export interface LedgerView {
 }
 
 export async function serverRecords(p: MeshProcess): Promise<ServerRecord[]> {
-  return (await p.get<{ records: ServerRecord[] }>("/mesh/records/server")).records;
+  return (await p.opJson<{ records: ServerRecord[] }>("/mesh/records/server")).records;
 }
 
 /** Waits until no server is still being scheduled and every node holds the same server records. */
@@ -167,7 +167,7 @@ export interface InvariantReport {
  */
 export async function checkPlacement(nodes: MeshProcess[], records: ServerRecord[]): Promise<InvariantReport> {
   // A bid answered after the front node stopped waiting leaves a hold that lapses within its TTL (5 s).
-  const readLedgers = () => Promise.all(nodes.map((p) => p.get<LedgerView>("/peerstack/ledger")));
+  const readLedgers = () => Promise.all(nodes.map((p) => p.opJson<LedgerView>("/peerstack/ledger")));
   let ledgers = await readLedgers();
   for (let i = 0; i < 30 && ledgers.some((l) => l.holds !== 0); i++) {
     await new Promise((r) => setTimeout(r, 500));
@@ -218,7 +218,7 @@ export async function quotaTotals(nodes: MeshProcess[], project: string, timeout
   const conserved = (t: Totals) => Object.values(t).every((x) => x.rights + x.usage === x.limit);
   try {
     return await waitFor("quota views agree on every node and rights + usage = limit", async () => {
-      const views = await Promise.all(nodes.map((p) => p.get<QuotaView>(`/peerstack/quota/${project}`)));
+      const views = await Promise.all(nodes.map((p) => p.opJson<QuotaView>(`/peerstack/quota/${project}`)));
       const out: Totals = {};
       for (const r of ["instances", "cores", "ram"]) {
         const v0 = views[0].resources[r];

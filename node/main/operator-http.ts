@@ -1,22 +1,21 @@
-// The agent's native HTTP routes until the API gateway arrives: /healthz, /mesh (peers, liveness,
-// catalog digest, lag), /mesh/records (an admin write path used by tests and `peerstack admin`),
-// DELETE /mesh/nodes/:id, /metrics, and with debugRoutes a raw gossip publisher for forged/skewed
-// message tests.
+// The operator listener's routes (never the public API port: issue #13): /healthz, /mesh (peers,
+// liveness, catalog digest, lag), /mesh/records (raw record reads and writes for `peerstack`, the lab,
+// tests and benches), DELETE /mesh/nodes/:id, /metrics, and with debugRoutes a raw gossip publisher
+// and a raw direct request for forged/skewed message tests. Whoever reaches this listener is the operator: it binds a 0600
+// unix socket by default (filesystem permission is the auth), or an address the operator chose.
 import { createHash } from "node:crypto";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import { PeerstackError } from "../../protocol/errors.ts";
 import type { Libp2pTransport } from "../adapters/libp2p-transport.ts";
 import type { WriteAcks } from "../mesh/acks.ts";
 import type { Membership } from "../mesh/membership.ts";
 import type { Replicator } from "../mesh/replicator.ts";
-import { encode } from "../mesh/wire.ts";
+import { decode, encode } from "../mesh/wire.ts";
 import type { CrdtStore, RecordDelta } from "../store/crdt-store.ts";
 import type { StoreDigest } from "../store/digest.ts";
 
-export interface HttpDeps {
-  /** Where the API logs each 5xx with its request id (fastify's per-request child logger). */
-  log?: FastifyBaseLogger;
+export interface OperatorHttpDeps {
   self: string;
   name: string;
   az: string;
@@ -47,10 +46,9 @@ interface WriteBody {
   acks?: number;
 }
 
-export function buildHttp(deps: HttpDeps): FastifyInstance {
+export function buildOperatorHttp(deps: OperatorHttpDeps): FastifyInstance {
   // Router options as api-gateway/app.ts buildApp sets them (OpenStack clients add trailing slashes).
-  // Per-request lines off (the API logs its own 4xx at info and every 5xx at error, with reqId).
-  const app = Fastify({ ...(deps.log ? { loggerInstance: deps.log, disableRequestLogging: true } : { logger: false }), bodyLimit: 64 * 1024 * 1024, routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 } });
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 } });
   const { store } = deps;
 
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
@@ -128,6 +126,12 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
       const b = req.body;
       await deps.transport.publish(b.topic, encode(b.type, b.from ?? deps.self, b.body, undefined, b.v));
       return { published: true };
+    });
+    // Sends a hand-made request on a direct protocol, e.g. an anti-entropy exchange carrying forged states.
+    app.post<{ Body: { peer: string; protocol: string; type: string; body: unknown } }>("/mesh/debug/request", async (req) => {
+      const b = req.body;
+      const answer = decode(await deps.transport.request(b.peer, b.protocol, encode(b.type, deps.self, b.body)));
+      return { type: answer.type, body: answer.body };
     });
     app.post<{ Body: { peers: string[] } }>("/mesh/debug/deny", async (req) => {
       await deps.deny?.(req.body.peers ?? []);
