@@ -49,6 +49,18 @@ describe("credentials end when they should", () => {
     expect(await works(await g.token("bob", "reset-pw", "demo"))).toBe(200);
   });
 
+  it("re-setting the same password (PATCH or self-service) ends no token; a different one still does", async () => {
+    const bob = await member();
+    const before = g.store.get("user", bob.userId);
+    expect((await call("PATCH", `/users/${bob.userId}`, admin, { user: { password: "bob-pw", description: "re-seeded" } })).statusCode).toBe(200);
+    expect((await call("POST", `/users/${bob.userId}/password`, bob.token, { user: { password: "bob-pw", original_password: "bob-pw" } })).statusCode).toBe(204);
+    // Neither the hash nor the epoch was rewritten: only the description changed.
+    expect(g.store.get("user", bob.userId)).toMatchObject({ password_hash: before?.password_hash, token_epoch: before?.token_epoch });
+    expect(await works(bob.token)).toBe(200);
+    expect((await call("PATCH", `/users/${bob.userId}`, admin, { user: { password: "bob-pw-2" } })).statusCode).toBe(200);
+    expect(await works(bob.token)).toBe(401);
+  });
+
   it("disabling a user ends its tokens for good: enabling it again does not revive them", async () => {
     const bob = await member();
     expect((await call("PATCH", `/users/${bob.userId}`, admin, { user: { enabled: false } })).statusCode).toBe(200);

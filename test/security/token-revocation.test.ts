@@ -1,6 +1,8 @@
 // Issue 13, item 5 across processes: two real agents. A token issued on node A stops working on A within a
 // few seconds of its user changing the password on node B; likewise when B disables the token's project or
 // deletes its user. Only OpenStack API routes are used (the replicated records carry the revocation).
+// And what must not revoke: an agent killed and restarted, and the same password set again (as
+// `peerstack lab up` re-seeds its demo user on every run).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startMesh, waitFor, type Mesh } from "../helpers/mesh-process.ts";
 
@@ -85,6 +87,25 @@ describe("token revocation replicates between agents", () => {
     console.log(`token refused on A ${ms} ms after its project was disabled and re-enabled on B`);
     expect(ms).toBeLessThan(REVOKED_WITHIN_MS);
   }, 60_000);
+
+  it("B killed (-9) and restarted, the same password set again: tokens issued before work on both nodes; a real change still ends them", async () => {
+    const erin = await member("erin");
+    const tokenOnB = (await token(1, "erin", "erin-pw", "erin-proj"))!;
+    await mesh.nodes[1].kill9();
+    await mesh.nodes[1].start(60_000);
+    const servers = (node: number, tok: string) => call(node, "GET", "/compute/v2.1/servers", tok);
+    await waitFor("the restarted node B accepting the tokens issued before", async () => (await servers(1, erin.tokenOnA)).status === 200 && (await servers(1, tokenOnB)).status === 200 && (await servers(1, admin)).status === 200, 30_000, 200);
+    expect((await servers(0, tokenOnB)).status).toBe(200);
+    const reseed = await call(1, "PATCH", `/identity/v3/users/${erin.userId}`, admin, { user: { password: "erin-pw", description: "re-seeded" } });
+    expect(reseed.status).toBe(200);
+    await waitFor("node A seeing the re-seed", async () => (await call(0, "GET", `/identity/v3/users/${erin.userId}`, admin)).body.user?.description === "re-seeded", 20_000, 100);
+    for (const [node, tok] of [[0, erin.tokenOnA], [0, tokenOnB], [1, erin.tokenOnA], [1, tokenOnB]] as const) expect((await servers(node, tok)).status, `node ${node}`).toBe(200);
+    expect((await call(1, "PATCH", `/identity/v3/users/${erin.userId}`, admin, { user: { password: "erin-new-pw" } })).status).toBe(200);
+    const ms = await refusedOnA(erin.tokenOnA);
+    console.log(`after a restart of B: token issued on A refused on A ${ms} ms after a real password change on B`);
+    expect(ms).toBeLessThan(REVOKED_WITHIN_MS);
+    expect((await servers(1, tokenOnB)).status).toBe(401);
+  }, 120_000);
 
   it("user deleted on B: the token issued on A is refused on A", async () => {
     const dave = await member("dave");
