@@ -89,6 +89,8 @@ const services: FastifyPluginAsync<GatewayOptions & { ctx: GatewayContext; regis
   // Every OpenStack service answers with a request id clients log (and Nova with its own name for it).
   app.addHook("onRequest", async (req, reply) => {
     const id = `req-${ctx.random.uuid()}`;
+    // The id clients see goes into every log line of the request, next to fastify's reqId.
+    req.log = req.log.child({ requestId: id });
     reply.header("X-OpenStack-Request-Id", id);
     if (req.url.startsWith("/compute")) reply.header("X-Compute-Request-Id", id);
   });

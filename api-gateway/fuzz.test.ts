@@ -2,7 +2,10 @@
 // generated from the route registry (method, path and its parameters) with ids of real records and
 // hostile strings as parameters, query strings over the filters the services read, and bodies that
 // are random JSON or shaped like the services' bodies with random values. No answer may be >= 500,
-// and every 4xx must carry a JSON error body in one of OpenStack's shapes.
+// and every 4xx must carry a JSON error body in one of OpenStack's shapes. Values include huge numbers
+// (1e300, 2^53, -1e300), deep nesting and unicode; a 2xx GET as alice (project alpha) must not show any
+// of beta's servers, volumes, snapshots, ports, server groups, security groups or rules (0 cross-project
+// reads). The number of requests sent is printed.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pathParams, type ApiRoute } from "./openapi.ts";
@@ -98,8 +101,12 @@ describe("fuzzing the API from its route registry (0 responses >= 500)", () => {
       { weight: 1, arbitrary: fc.constantFrom(...HOSTILE) },
       { weight: 1, arbitrary: fc.string({ maxLength: 40 }).map(encodeURIComponent) },
     );
-    const scalar = fc.oneof(fc.constantFrom(...ids), fc.constantFrom(...PLAUSIBLE), fc.constantFrom(...HOSTILE), fc.string({ maxLength: 20 }), fc.integer({ min: -5, max: 70000 }), fc.double(), fc.boolean(), fc.constant(null));
-    const value = fc.oneof({ weight: 4, arbitrary: scalar }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }, { weight: 1, arbitrary: fc.array(fc.oneof(scalar, fc.dictionary(fc.constantFrom(...FIELDS), scalar, { maxKeys: 3 })), { maxLength: 3 }) });
+    const huge = fc.constantFrom(1e300, -1e300, 2 ** 53, 2 ** 31, -(2 ** 31) - 1, Number.MAX_VALUE, 5e-324, 1e21);
+    const unicode = fc.constantFrom("😀", "\u202e", "\u0000x", "\u001b[2J", "\ud800", "名前", "e\u0301", "\ufeff");
+    const scalar = fc.oneof(fc.constantFrom(...ids), fc.constantFrom(...PLAUSIBLE), fc.constantFrom(...HOSTILE), fc.string({ maxLength: 20 }), fc.string({ unit: "grapheme", maxLength: 8 }), unicode, fc.integer({ min: -5, max: 70000 }), huge, fc.double(), fc.boolean(), fc.constant(null));
+    // 200 levels of {"a": [...]}: nesting no handler expects.
+    const deep = fc.constantFrom(JSON.parse(`${'{"a":['.repeat(200)}1${"]}".repeat(200)}`));
+    const value = fc.oneof({ weight: 4, arbitrary: scalar }, { weight: 1, arbitrary: deep }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }, { weight: 1, arbitrary: fc.array(fc.oneof(scalar, fc.dictionary(fc.constantFrom(...FIELDS), scalar, { maxKeys: 3 })), { maxLength: 3 }) });
     const fields = fc.dictionary(fc.constantFrom(...FIELDS), value, { maxKeys: 6 });
     const own = (r: ApiRoute) => fc.constantFrom(...resourceKey(r.url));
     // A valid body with one to three fields replaced, removed or added.
@@ -143,6 +150,14 @@ describe("fuzzing the API from its route registry (0 responses >= 500)", () => {
     (typeof j?.code === "string" && typeof j?.message === "string") ||
     (typeof j === "object" && j !== null && Object.keys(j).length === 1 && typeof (Object.values(j)[0] as any)?.code === "number" && typeof (Object.values(j)[0] as any)?.message === "string");
 
+  let sent = 0;
+  let crossReads = 0;
+  afterAll(() => console.log(`fuzz: ${sent} requests sent, ${failures.length} answered >= 500, ${crossReads} cross-project reads`));
+
+  /** Beta's ids that alpha can never be granted by a fuzzed request (admin may share networks and images). */
+  const betaPrivate = () => ["server", "volume", "snapshot", "port", "group", "secgroup", "rule"].map((k) => w.b[k]).filter((v): v is string => typeof v === "string" && v.length > 8);
+  const alphaMayRead = () => w.g.app.gateway.identity.grantedRoles(w.a.user, w.b.project).length > 0;
+
   for (const service of ["/identity", "/compute", "/image", "/volume", "/networking"]) {
     it(`${service}: ${RUNS} generated requests + ${PER_ROUTE} per route, none >= 500, every 4xx in an OpenStack error body`, async () => {
       const routes = w.g.app.apiRoutes.operations().filter((r) => r.url.startsWith(service));
@@ -164,7 +179,14 @@ describe("fuzzing the API from its route registry (0 responses >= 500)", () => {
             headers: { ...(token ? { "x-auth-token": token } : {}), ...(hasBody ? { "content-type": "application/json" } : {}), ...x.headers },
             ...(hasBody ? { payload } : {}),
           });
+          sent++;
           statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+          // An id echoed from the request's own URL is not a read.
+          if (x.who === "alice" && x.route.method === "GET" && res.statusCode < 300 && !alphaMayRead()) {
+            const leaked = betaPrivate().filter((id) => res.body.includes(id) && !url.includes(id));
+            if (leaked.length > 0) crossReads++;
+            expect(leaked, `cross-project read: GET ${url} as alice → ${res.body.slice(0, 300)}`).toEqual([]);
+          }
           const what = `${x.route.method} ${url} as ${x.who} headers ${JSON.stringify(x.headers)} body ${hasBody ? payload.slice(0, 300) : "-"} → ${res.statusCode} ${res.body.slice(0, 300)}`;
           if (res.statusCode >= 500) failures.push(what);
           expect(res.statusCode, what).toBeLessThan(500);

@@ -2,11 +2,15 @@
 // any token offline: the issuer's public key is the one inside its id (issuers.ts), and the issuer must
 // be a live member. Revocations are catalog records too ("token_revocation", keyed by audit id), so
 // they replicate like everything else.
+// A token also carries the token epoch of its user and project (replicated fields a password change or
+// a disable renews, see identity/token-epoch.ts): a token whose epoch is not the current one is refused.
 import type { PrivateKey } from "@libp2p/interface";
 import { decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWTPayload } from "jose";
 import type { Clock } from "../../protocol/clock.ts";
 import type { Random } from "../../protocol/random.ts";
 import { AuthenticationRequiredError, TokenExpiredError, TokenRevokedError } from "../errors.ts";
+import { PROJECT, USER } from "../identity/model.ts";
+import { tokenEpochOf } from "../identity/token-epoch.ts";
 import type { GatewayStore } from "../store.ts";
 import { IssuerKeys, selfPublishedNodes, type IssuerCheck } from "./issuers.ts";
 
@@ -33,6 +37,9 @@ export interface TokenClaims {
   issuer: string;
   /** Issued for an application credential: its roles bound the token's (api-gateway/identity/app-credentials.ts). */
   appCredId?: string;
+  /** The user's and the project's token epoch when the token was issued ("" = none set yet). */
+  userEpoch: string;
+  projectEpoch: string;
 }
 
 export interface TokenServiceInit {
@@ -99,8 +106,10 @@ export class TokenService {
       expiresAtMs: claims.expiresAtMs ?? now + this.ttlSec * 1000,
       issuer: this.init.node.id,
       ...(claims.appCredId ? { appCredId: claims.appCredId } : {}),
+      userEpoch: tokenEpochOf(this.c.store.get(USER, claims.userId)),
+      projectEpoch: claims.projectId ? tokenEpochOf(this.c.store.get(PROJECT, claims.projectId)) : "",
     };
-    const payload: JWTPayload = { sub: full.userId, mth: full.methods, iat_ms: now, exp_ms: full.expiresAtMs };
+    const payload: JWTPayload = { sub: full.userId, mth: full.methods, iat_ms: now, exp_ms: full.expiresAtMs, uep: full.userEpoch, pep: full.projectEpoch };
     if (full.projectId) payload.prj = full.projectId;
     if (full.appCredId) payload.acr = full.appCredId;
     if (claims.parentAuditId) payload.par = claims.parentAuditId;
@@ -134,6 +143,9 @@ export class TokenService {
     // Checked on cache hits too: a removed node's tokens stop working at once.
     this.issuerKeys.check(claims.issuer);
     for (const a of claims.auditIds) if (this.c.store.get(REVOCATION_KIND, a)) throw new TokenRevokedError("token revoked");
+    // Compared by value, not by time: no clock drift between issuer and verifier can let an old token through.
+    if (claims.userEpoch !== tokenEpochOf(this.c.store.get(USER, claims.userId))) throw new TokenRevokedError("the user's password changed or the user was disabled since the token was issued");
+    if (claims.projectId && claims.projectEpoch !== tokenEpochOf(this.c.store.get(PROJECT, claims.projectId))) throw new TokenRevokedError("the project was disabled since the token was issued");
     return claims;
   }
 
@@ -164,6 +176,8 @@ export class TokenService {
         expiresAtMs: payload.exp_ms,
         issuer: kid,
         ...(typeof payload.acr === "string" ? { appCredId: payload.acr } : {}),
+        userEpoch: typeof payload.uep === "string" ? payload.uep : "",
+        projectEpoch: typeof payload.pep === "string" ? payload.pep : "",
       };
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw new TokenExpiredError();

@@ -8,6 +8,7 @@ import { canAccessProject, requireAdmin } from "../auth/policy.ts";
 import type { GatewayContext } from "../context.ts";
 import { InvalidRequestError, NotImplementedError, PolicyForbiddenError } from "../errors.ts";
 import { bodyObject } from "../identity/http.ts";
+import { quotaLimit } from "../quota-input.ts";
 import { NOVA_DEFAULT_QUOTAS, type ComputeQuotas } from "./limits.ts";
 import { atLeast } from "./microversion.ts";
 import { serverBackend, type ServerBackend } from "./server-backend.ts";
@@ -84,8 +85,8 @@ export const quotaSetRoutes: FastifyPluginAsync<{ ctx: GatewayContext; quotas: C
     for (const [k, v] of Object.entries(b)) {
       if (k === "force") continue;
       if (!keys(req).includes(k)) throw new InvalidRequestError(`Invalid input for field/attribute quota_set. Additional properties are not allowed ('${k}' was unexpected)`);
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < -1) throw new InvalidRequestError(`Invalid input for field/attribute ${k}. Value: ${String(v)}.`);
+      const n = quotaLimit(v);
+      if (n === undefined) throw new InvalidRequestError(`Invalid input for field/attribute ${k}. Value: ${JSON.stringify(v)}. It must be an integer from -1 to 2147483647.`);
       asked[k] = n === -1 ? Number.MAX_SAFE_INTEGER : n;
     }
     const { used } = figures(req.params.p);

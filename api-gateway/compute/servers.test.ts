@@ -141,6 +141,34 @@ describe("Nova servers routes", () => {
     expect((await nova("GET", `/servers/${id}`, bob)).json().server).not.toHaveProperty("progress");
   });
 
+  it("block_device_mapping_v2: 400 naming what is unsupported, never 202 with it ignored; the image as local root disk is accepted", async () => {
+    const bdm = (m: object) => ({ block_device_mapping_v2: [m] });
+    const fromVolume = await boot(bob, bdm({ source_type: "volume", destination_type: "volume", uuid: "vol-1", boot_index: 0 }));
+    expect(fromVolume.statusCode).toBe(400);
+    expect(fromVolume.json().badRequest.message).toMatch(/source_type "volume"/);
+    const imageToVolume = await boot(bob, bdm({ source_type: "image", destination_type: "volume", uuid: "img1", boot_index: 0, volume_size: 1 }));
+    expect(imageToVolume.json().badRequest.message).toMatch(/volume_size/);
+    expect((await boot(bob, bdm({ source_type: "image", destination_type: "volume", uuid: "img1", boot_index: 0 }))).json().badRequest.message).toMatch(/destination_type "volume"/);
+    expect((await boot(bob, bdm({ source_type: "blank", destination_type: "local", boot_index: -1, guest_format: "swap" }))).json().badRequest.message).toMatch(/guest_format/);
+    expect((await boot(bob, bdm({ source_type: "image", destination_type: "local", uuid: "img1", boot_index: 1 }))).json().badRequest.message).toMatch(/boot_index 1/);
+    expect((await boot(bob, bdm({ source_type: "image", destination_type: "local", uuid: "other-image", boot_index: 0 }))).json().badRequest.message).toMatch(/not imageRef img1/);
+    const two = { block_device_mapping_v2: [{ source_type: "image", uuid: "img1", boot_index: 0 }, { source_type: "volume", uuid: "v", boot_index: 1 }] };
+    expect((await boot(bob, two)).json().badRequest.message).toMatch(/2 mappings/);
+    expect((await boot(bob, { block_device_mapping: [{ volume_id: "v", device_name: "vda" }] })).json().badRequest.message).toMatch(/legacy/);
+    expect((await boot(bob, { block_device_mapping_v2: { source_type: "image" } })).statusCode).toBe(400);
+    expect((await boot(bob, { block_device_mapping_v2: [null] })).statusCode).toBe(400);
+    expect(fake.calls).toHaveLength(0);
+    // Another project's private image is not reachable through a mapping either.
+    await g.store.put("image", "private-img", { name: "secret", visibility: "private", owner: "someone-else", status: "active" });
+    const foreign = await nova("POST", "/servers", bob, { server: { name: "vm", flavorRef: "1", networks: "none", ...bdm({ source_type: "image", destination_type: "local", uuid: "private-img", boot_index: 0 }) } });
+    expect(foreign.json().badRequest.message).toBe("Image private-img could not be found.");
+    // The trivial mapping, with or without imageRef, boots the image.
+    expect((await boot(bob, bdm({ source_type: "image", destination_type: "local", uuid: "img1", boot_index: 0, delete_on_termination: true }))).statusCode).toBe(202);
+    const noRef = await nova("POST", "/servers", bob, { server: { name: "vm2", flavorRef: "1", networks: "none", ...bdm({ source_type: "image", destination_type: "local", uuid: "img1", boot_index: "0" }) } });
+    expect(noRef.statusCode).toBe(202);
+    expect(fake.calls.map((c) => c.image?.id)).toEqual(["img1", "img1"]);
+  });
+
   it("create validation: flavor, image, key, user_data, networks at 2.37; quota exceeded is 403", async () => {
     expect((await boot(bob, { flavorRef: "99" })).json().badRequest.message).toBe("Flavor 99 could not be found.");
     expect((await boot(bob, { imageRef: "nope" })).statusCode).toBe(400);

@@ -17,6 +17,7 @@ import { canSee } from "../image/plugin.ts";
 import { flavorVisible } from "./flavors.ts";
 import { keypairId, KEYPAIR } from "./keypairs.ts";
 import { accessIpFields, ipFilter } from "./access-ips.ts";
+import { imageOfMappings } from "./block-device-mapping.ts";
 import { atLeast } from "./microversion.ts";
 import { refuseIfLocked } from "./server-lock.ts";
 import { forgetActions, recordAction, requestIdOf } from "./instance-action-log.ts";
@@ -114,8 +115,12 @@ export const serverRoutes: FastifyPluginAsync<ServerRouteOptions> = async (app, 
     const flavor = ctx.store.get("flavor", flavorId);
     if (!flavor || !flavorVisible(a, flavor)) throw new InvalidRequestError(`Flavor ${flavorId} could not be found.`);
     let imageId: string | undefined;
+    const mappedImage = imageOfMappings(b);
     if (b.imageRef !== undefined && b.imageRef !== "") {
       imageId = refId(b.imageRef, "imageRef");
+      if (mappedImage !== undefined && mappedImage !== imageId) throw new InvalidRequestError(`Block device mapping boots image ${mappedImage}, not imageRef ${imageId}: not supported by peerstack.`);
+    } else imageId = mappedImage;
+    if (imageId !== undefined) {
       const img = ctx.store.get("image", imageId);
       if (!img || !canSee(ctx.store, a, img)) throw new InvalidRequestError(`Image ${imageId} could not be found.`);
       // Nova boots only active images: a queued, saving or killed (refused) one has no usable bits.

@@ -4,7 +4,7 @@ import type { TokenClaims } from "../auth/tokens.ts";
 import { InvalidCredentialsError, InvalidRequestError, ScopeForbiddenError, AuthenticationRequiredError } from "../errors.ts";
 import type { CatalogRecord } from "../store.ts";
 import { APP_CREDENTIAL, DEFAULT_DOMAIN, DEFAULT_DOMAIN_ID, PROJECT, USER } from "./model.ts";
-import { verifyPassword } from "./passwords.ts";
+import { dummyHash, verifyPassword } from "./passwords.ts";
 
 type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => typeof x === "object" && x !== null && !Array.isArray(x);
@@ -30,7 +30,7 @@ async function credential(ctx: GatewayContext, body: unknown): Promise<{ user: C
     const owner = typeof u.id === "string" ? ctx.identity.user(u.id) : typeof u.name === "string" ? ctx.identity.byName(USER, u.name, domainOf(u.domain, `user "${u.name}"`)) : undefined;
     cred = owner ? ctx.store.list(APP_CREDENTIAL, (r) => r.user_id === owner.id && r.name === c.name)[0] : undefined;
   } else throw new InvalidRequestError("application_credential method needs id, or name with user");
-  const ok = await verifyPassword(c.secret, cred?.secret_hash ?? "scrypt$1024$8$1$AAAA$AAAA");
+  const ok = await verifyPassword(c.secret, cred?.secret_hash ?? dummyHash(ctx.passwordCost));
   const user = cred ? ctx.identity.user(String(cred.user_id)) : undefined;
   const expired = typeof cred?.expires_at_ms === "number" && ctx.clock.now() >= cred.expires_at_ms;
   if (!cred || !ok || !user || user.enabled === false || expired) throw new InvalidCredentialsError();
@@ -52,7 +52,7 @@ async function passwordUser(ctx: GatewayContext, body: unknown): Promise<Catalog
   else if (typeof u.name === "string") user = ctx.identity.byName(USER, u.name, domainOf(u.domain, `user "${u.name}"`));
   else throw new InvalidRequestError("password method needs user.id or user.name with user.domain");
   // Hash even for an unknown user, so timing does not tell which users exist.
-  const ok = await verifyPassword(u.password, user?.password_hash ?? "scrypt$1024$8$1$AAAA$AAAA");
+  const ok = await verifyPassword(u.password, user?.password_hash ?? dummyHash(ctx.passwordCost));
   if (!user || !ok || user.enabled === false) throw new InvalidCredentialsError();
   return user;
 }
@@ -74,7 +74,9 @@ export async function authenticateRequest(ctx: GatewayContext, body: unknown, he
   if (!auth || !identity || !Array.isArray(identity.methods) || identity.methods.length === 0) {
     throw new InvalidRequestError("Expecting to find auth.identity.methods in the request body");
   }
-  const methods = identity.methods.map(String);
+  // Strings only: String() of {"toString": 1} throws, and a 500 is no answer to bad input.
+  if (!identity.methods.every((m) => typeof m === "string")) throw new InvalidRequestError("auth.identity.methods must be a list of strings");
+  const methods = identity.methods as string[];
   let user: CatalogRecord;
   let parent: TokenClaims | undefined;
   let appCred: CatalogRecord | undefined;

@@ -7,7 +7,7 @@ import { isAdmin, requireAdmin } from "../auth/policy.ts";
 import type { GatewayContext } from "../context.ts";
 import { ConflictError, ItemNotFoundError, PolicyForbiddenError } from "../errors.ts";
 import type { CatalogRecord } from "../store.ts";
-import { bodyObject, listLinks, optString, query, requiredName } from "./http.ts";
+import { bodyObject, listLinks, optName, optString, query, requiredName } from "./http.ts";
 import { ASSIGNMENT, DEFAULT_DOMAIN_ID, GROUP, groupAssignmentId, groupView, hexId, isoMicro, MEMBERSHIP, membershipId, roleView, userView } from "./model.ts";
 
 export const groupRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
@@ -52,11 +52,16 @@ export const groupRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
 
   app.patch<{ Params: { id: string } }>("/groups/:id", async (req) => {
     admin(req, "update_group");
-    find(req.params.id);
+    const current = find(req.params.id);
     const g = bodyObject(req, "group");
     const fields: Record<string, unknown> = {};
-    const name = optString(g, "name");
-    if (name !== undefined) fields.name = name;
+    const name = optName(g, "group");
+    if (name !== undefined) {
+      const domainId = String(current.domain_id ?? DEFAULT_DOMAIN_ID);
+      const other = ctx.identity.byName(GROUP, name, domainId);
+      if (other && other.id !== current.id) throw new ConflictError(`Conflict occurred attempting to store group - Duplicate entry found with name ${name} at domain ID ${domainId}.`);
+      fields.name = name;
+    }
     const description = optString(g, "description", 65535);
     if (description !== undefined) fields.description = description;
     if (Object.keys(fields).length > 0) await ctx.store.put(GROUP, req.params.id, fields);

@@ -20,8 +20,20 @@ export function optString(o: Obj, field: string, max = 255): string | undefined 
 }
 
 export function requiredName(o: Obj, what: string): string {
+  const name = optName(o, what);
+  if (name === undefined) throw new InvalidRequestError(`'name' is a required property of ${what}.`);
+  return name;
+}
+
+// C0, DEL and C1 controls: a name is shown in listings, logs and terminals (an ESC in it rewrites the screen).
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
+
+/** The `name` of an identity object when present: a non-blank string of at most 255 characters, no control characters. */
+export function optName(o: Obj, what: string): string | undefined {
   const name = optString(o, "name", 255);
-  if (!name || name.trim() === "") throw new InvalidRequestError(`'name' is a required property of ${what}.`);
+  if (name === undefined) return undefined;
+  if (name.trim() === "") throw new InvalidRequestError(`Invalid input for field 'name' of ${what}: it must not be blank.`);
+  if (CONTROL.test(name)) throw new InvalidRequestError(`Invalid input for field 'name' of ${what}: control characters are not allowed.`);
   return name;
 }
 

@@ -290,12 +290,16 @@ describe("identity (Keystone v3) routes", () => {
     expect((await call("GET", "/domains/other", admin)).statusCode).toBe(404);
   });
 
-  it("bootstrap is idempotent and keeps the first admin password", async () => {
+  it("bootstrap is idempotent and keeps the first admin password (and the admin's tokens)", async () => {
     const { bootstrapIdentity } = await import("./bootstrap.ts");
+    const before = g.store.get("user", g.boot.adminUserId);
     const again = await bootstrapIdentity(g.store, { adminPassword: "another" }, { clock: g.clock, random: g.random });
     expect(again.created).toBe(false);
     expect(again.adminUserId).toBe(g.boot.adminUserId);
     expect((await call("POST", "/auth/tokens", undefined, passwordAuth("admin", ADMIN_PASSWORD, "admin"))).statusCode).toBe(201);
     expect(g.store.list("user")).toHaveLength(1);
+    // Every agent start on a cluster's first node runs it: it must not rewrite the admin user.
+    expect(g.store.get("user", g.boot.adminUserId)).toEqual(before);
+    expect((await call("GET", "/users", admin)).statusCode).toBe(200);
   });
 });

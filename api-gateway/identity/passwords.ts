@@ -34,3 +34,11 @@ export async function verifyPassword(password: string, stored: unknown): Promise
   const got = await scrypt(password, Buffer.from(parts[4], "base64"), { N, r, p });
   return want.length === got.length && timingSafeEqual(want, got);
 }
+
+/**
+ * A hash at `cost` that no password matches (its key is zeros), to verify against when the user or
+ * credential does not exist: the refusal then costs the same scrypt as a wrong password does.
+ */
+export function dummyHash(cost: ScryptCost): string {
+  return `scrypt$${cost.N}$${cost.r}$${cost.p}$${Buffer.alloc(16).toString("base64")}$${Buffer.alloc(KEY_LEN).toString("base64")}`;
+}

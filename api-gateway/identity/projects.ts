@@ -5,7 +5,8 @@ import { isAdmin, requireAdmin } from "../auth/policy.ts";
 import type { GatewayContext } from "../context.ts";
 import { ConflictError, InvalidRequestError, ItemNotFoundError, PolicyForbiddenError } from "../errors.ts";
 import type { CatalogRecord } from "../store.ts";
-import { bodyObject, listLinks, optBool, optString, query, queryBool, requiredName } from "./http.ts";
+import { bodyObject, listLinks, optBool, optName, optString, query, queryBool, requiredName } from "./http.ts";
+import { newTokenEpoch } from "./token-epoch.ts";
 import { ASSIGNMENT, DEFAULT_DOMAIN, DEFAULT_DOMAIN_ID, domainView, hexId, isoMicro, PROJECT, projectView } from "./model.ts";
 
 function checkDomain(id: string | undefined): string {
@@ -75,15 +76,22 @@ export const projectRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async 
 
   app.patch<{ Params: { id: string } }>("/projects/:id", async (req) => {
     requireAdmin(requireAuth(req), "identity:update_project");
-    find(req.params.id);
+    const current = find(req.params.id);
     const p = bodyObject(req, "project");
     const fields: Record<string, unknown> = {};
-    const name = optString(p, "name");
-    if (name !== undefined) fields.name = name;
+    const name = optName(p, "project");
+    if (name !== undefined) {
+      const domainId = String(current.domain_id ?? DEFAULT_DOMAIN_ID);
+      const other = ctx.identity.byName(PROJECT, name, domainId);
+      if (other && other.id !== current.id) throw new ConflictError(`Conflict occurred attempting to store project - Duplicate entry found with name ${name} at domain ID ${domainId}.`);
+      fields.name = name;
+    }
     const description = optString(p, "description", 65535);
     if (description !== undefined) fields.description = description;
     const enabled = optBool(p, "enabled");
     if (enabled !== undefined) fields.enabled = enabled;
+    // Disabling ends the project's tokens for good: enabling it again does not bring them back.
+    if (enabled === false) Object.assign(fields, newTokenEpoch(ctx.random));
     if (Array.isArray(p.tags)) fields.tags = p.tags.map(String);
     if (Object.keys(fields).length > 0) await ctx.store.put(PROJECT, req.params.id, fields);
     return { project: projectView(find(req.params.id), base(req)) };

@@ -5,9 +5,10 @@ import { isAdmin, requireAdmin } from "../auth/policy.ts";
 import type { GatewayContext } from "../context.ts";
 import { ConflictError, InvalidCredentialsError, InvalidRequestError, ItemNotFoundError, PolicyForbiddenError } from "../errors.ts";
 import type { CatalogRecord } from "../store.ts";
-import { bodyObject, listLinks, optBool, optString, query, queryBool, requiredName, type Obj } from "./http.ts";
+import { bodyObject, listLinks, optBool, optName, optString, query, queryBool, requiredName, type Obj } from "./http.ts";
 import { APP_CREDENTIAL, ASSIGNMENT, DEFAULT_DOMAIN_ID, hexId, isoMicro, MEMBERSHIP, projectView, USER, userView } from "./model.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
+import { newTokenEpoch } from "./token-epoch.ts";
 
 export const userRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (app, { ctx }) => {
   const base = (req: FastifyRequest) => `${ctx.baseUrl(req)}/identity`;
@@ -20,8 +21,18 @@ export const userRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (ap
     const a = requireAuth(req);
     if (a.user.id !== id && !isAdmin(a)) throw new PolicyForbiddenError(action);
   };
-  /** Fields common to create and update. */
-  const userFields = async (u: Obj): Promise<Record<string, unknown>> => {
+  const refuseTaken = (name: string, domainId: string, self?: string) => {
+    const other = ctx.identity.byName(USER, name, domainId);
+    if (other && other.id !== self) throw new ConflictError(`Conflict occurred attempting to store user - Duplicate entry found with name ${name} at domain ID ${domainId}.`);
+  };
+  /**
+   * The password if it differs from the user's current one, else undefined: re-setting the same password
+   * (as `peerstack lab up` re-seeds its demo user) must neither rewrite the hash nor end the user's tokens.
+   */
+  const changedPassword = async (password: string | undefined, current?: CatalogRecord) =>
+    password !== undefined && current && (await verifyPassword(password, current.password_hash)) ? undefined : password;
+  /** Fields common to create and update (`current`: the user being updated). */
+  const userFields = async (u: Obj, current?: CatalogRecord): Promise<Record<string, unknown>> => {
     const fields: Record<string, unknown> = {};
     for (const f of ["description", "email", "default_project_id"]) {
       const v = optString(u, f, 65535);
@@ -29,8 +40,10 @@ export const userRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (ap
     }
     const enabled = optBool(u, "enabled");
     if (enabled !== undefined) fields.enabled = enabled;
-    const password = optString(u, "password", 4096);
+    const password = await changedPassword(optString(u, "password", 4096), current);
     if (password !== undefined) fields.password_hash = await hashPassword(password, ctx.random, ctx.passwordCost);
+    // A new password or a disable ends every token issued so far, on every node (token-epoch.ts).
+    if (password !== undefined || enabled === false) Object.assign(fields, newTokenEpoch(ctx.random));
     return fields;
   };
 
@@ -40,9 +53,7 @@ export const userRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (ap
     const name = requiredName(u, "user");
     const domainId = optString(u, "domain_id", 64) ?? DEFAULT_DOMAIN_ID;
     if (domainId !== DEFAULT_DOMAIN_ID) throw new ItemNotFoundError("domain", domainId);
-    if (ctx.identity.byName(USER, name, domainId)) {
-      throw new ConflictError(`Conflict occurred attempting to store user - Duplicate entry found with name ${name} at domain ID ${domainId}.`);
-    }
+    refuseTaken(name, domainId);
     const id = hexId(ctx.random.uuid());
     await ctx.store.put(USER, id, { name, domain_id: domainId, enabled: true, created_at: isoMicro(ctx.clock.now()), ...(await userFields(u)) });
     reply.code(201);
@@ -64,10 +75,11 @@ export const userRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (ap
 
   app.patch<{ Params: { id: string } }>("/users/:id", async (req) => {
     requireAdmin(requireAuth(req), "identity:update_user");
-    find(req.params.id);
+    const current = find(req.params.id);
     const u = bodyObject(req, "user");
-    const fields = await userFields(u);
-    const name = optString(u, "name");
+    const name = optName(u, "user");
+    if (name !== undefined) refuseTaken(name, String(current.domain_id ?? DEFAULT_DOMAIN_ID), current.id);
+    const fields = await userFields(u, current);
     if (name !== undefined) fields.name = name;
     if (Object.keys(fields).length > 0) await ctx.store.put(USER, req.params.id, fields);
     return { user: userView(find(req.params.id), base(req)) };
@@ -91,8 +103,10 @@ export const userRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (ap
     const original = optString(u, "original_password", 4096);
     const password = optString(u, "password", 4096);
     if (original === undefined || password === undefined) throw new InvalidRequestError("'password' and 'original_password' are required properties.");
-    if (!(await verifyPassword(original, find(req.params.id).password_hash))) throw new InvalidCredentialsError();
-    await ctx.store.put(USER, req.params.id, { password_hash: await hashPassword(password, ctx.random, ctx.passwordCost) });
+    const current = find(req.params.id);
+    if (!(await verifyPassword(original, current.password_hash))) throw new InvalidCredentialsError();
+    // The same password again changes nothing (and ends no token).
+    if (password !== original) await ctx.store.put(USER, req.params.id, { password_hash: await hashPassword(password, ctx.random, ctx.passwordCost), ...newTokenEpoch(ctx.random) });
     return reply.code(204).send();
   });
 

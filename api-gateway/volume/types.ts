@@ -5,6 +5,7 @@ import { NODE_KIND } from "../auth/tokens.ts";
 import { canAccessProject, requireAdmin } from "../auth/policy.ts";
 import { InvalidRequestError, ItemNotFoundError, NotImplementedError, PolicyForbiddenError } from "../errors.ts";
 import { query } from "../identity/http.ts";
+import { quotaLimit } from "../quota-input.ts";
 import { hostUp } from "../compute/host-liveness.ts";
 import { bodyOf, boolParam, caller, projectOf, type VolumeRouteOptions } from "./common.ts";
 import { CINDER_DEFAULT_QUOTAS, type VolumeResource } from "./model.ts";
@@ -138,8 +139,8 @@ export const typeRoutes: FastifyPluginAsync<VolumeRouteOptions> = async (app, { 
     for (const [k, v] of Object.entries(b)) {
       if (k === "tenant_id" || k === "id") continue;
       if (!quotaSetKeys().includes(k)) throw new InvalidRequestError(`Bad key(s) in quota set: ${k}`);
-      const n = typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v;
-      if (typeof n !== "number" || !Number.isInteger(n) || n < -1) throw new InvalidRequestError(`Invalid input received: Quota ${k} must be an integer greater than or equal to -1, got ${String(v)}`);
+      const n = quotaLimit(v);
+      if (n === undefined) throw new InvalidRequestError(`Invalid input received: Quota ${k} must be an integer from -1 to 2147483647, got ${JSON.stringify(v)}`);
       if (!(VOLUME_RESOURCES as string[]).includes(k)) continue; // fixed here (no backups, groups, per-type limits)
       const r = k as VolumeResource;
       if (n !== -1 && used[r] > n) throw new InvalidRequestError(`Invalid input received: Quota limit ${n} for ${k} must be greater than or equal to already used and reserved ${used[r]}.`);

@@ -90,7 +90,8 @@ export async function bootstrapOpenstack(c: LabConfig, say: Say): Promise<{ path
   const password = old.OS_PASSWORD ?? randomBytes(12).toString("base64url");
   const users = await call("GET", `${base}/identity/v3/users?name=demo`, adminToken);
   let user = (users.json.users as Array<{ id: string }> | undefined)?.[0]?.id;
-  if (user) await call("PATCH", `${base}/identity/v3/users/${user}`, adminToken, { user: { password } });
+  // Re-set only a password that no longer works: a reset ends the demo user's tokens (api-gateway/identity/token-epoch.ts).
+  if (user && !(await token(base, "demo", password, "demo"))) await call("PATCH", `${base}/identity/v3/users/${user}`, adminToken, { user: { password } });
   else user = ((await call("POST", `${base}/identity/v3/users`, adminToken, { user: { name: "demo", domain_id: "default", password, default_project_id: project } })).json.user as { id: string } | undefined)?.id;
   const roles = await call("GET", `${base}/identity/v3/roles?name=member`, adminToken);
   const member = (roles.json.roles as Array<{ id: string }> | undefined)?.[0]?.id;

@@ -95,7 +95,7 @@ export async function startAgent(config: NodeConfig, log: Logger): Promise<Runni
       await Promise.all(host.getPeers().filter((p) => denied.has(p.toString())).map((p) => host.hangUp(p).catch(() => {})));
     },
   });
-  const app = buildPublicHttp(() => ({ node: id, name: config.name, peers: transport.peers().length }));
+  const app = buildPublicHttp(() => ({ node: id, name: config.name, peers: transport.peers().length }), log.child({ component: "http" }));
   const metricsApp = config.metrics ? buildMetricsHttp(registry) : undefined;
   // --- placement hook (node/main/placement-wiring.ts): ledger, adverts, bidder, requester, quota escrow.
   const placement = await startPlacement({ dataDir: config.dataDir, self: id, az: config.az, store, transport, log: log.child({ component: "placement" }), advertMs: config.advertMs, placeTimeoutMs: config.placeTimeoutMs, members: () => members.view(), replicate: (deltas) => acks.replicate(deltas),
