@@ -101,6 +101,8 @@ describe("reconciler with real QEMU, file storage and LevelDB in a child agent",
 
   it("kill -9 right after QEMU spawned (status BUILD): the restarted agent adopts it, ends ACTIVE, nothing leaked", async () => {
     agent = await startAgent({ RC_HANG_AFTER_CREATE: "1" });
+    // The catalog's record of the image, as a finished upload leaves it: the reconciler boots only active, bootable images.
+    await agent.call("put", "img1", { name: "peerstack-test", status: "active", disk_format: "qcow2", container_format: "bare", visibility: "public" }, "image");
     await agent.call("put", ID, { name: "web-1", project_id: "p1", flavor: { vcpus: 1, ram: 192, disk: 1 }, image_id: "img1", host: NODE_ID, attempt: 1, status: "BUILD", task_state: "scheduling", vm_state: "building", power_state: 0, desired: "active", metadata: { hostname: "web-1" } });
     const spawned = await until("spawned", async () => agent!.events.find((e) => e.event === "spawned"));
     expect(spawned.pid).toBeGreaterThan(0);
@@ -201,6 +203,7 @@ describe("kill -9 mid-create of a server with a port (bridge + VXLAN in a namesp
 
   it("tap and QEMU made, agent killed before ACTIVE: the restart ends ACTIVE on the same QEMU; delete leaves no QEMU, disk, tap or bridge", async () => {
     agent = await startAgent({ ...env(), RC_HANG_AFTER_CREATE: "1" });
+    await agent.call("put", "img1", { name: "peerstack-test", status: "active", disk_format: "qcow2", container_format: "bare", visibility: "public" }, "image");
     await agent.call("put", "net2", { name: "net2", vni: VNI, mtu: 1450 }, "network");
     await agent.call("put", "sub2", { network_id: "net2", cidr: "10.62.0.0/24", gateway_ip: "10.62.0.1" }, "subnet");
     await agent.call("put", "port-srv2-0001", { network_id: "net2", mac_address: "fa:16:3e:62:00:10", fixed_ips: [{ subnet_id: "sub2", ip_address: "10.62.0.10" }] }, "port");
