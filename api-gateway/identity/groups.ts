@@ -5,7 +5,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { requireAuth } from "../auth/plugin.ts";
 import { isAdmin, requireAdmin } from "../auth/policy.ts";
 import type { GatewayContext } from "../context.ts";
-import { ConflictError, ItemNotFoundError, PolicyForbiddenError } from "../errors.ts";
+import { ItemNotFoundError, PolicyForbiddenError } from "../errors.ts";
 import type { CatalogRecord } from "../store.ts";
 import { bodyObject, listLinks, optName, optString, query, requiredName } from "./http.ts";
 import { ASSIGNMENT, DEFAULT_DOMAIN_ID, GROUP, groupAssignmentId, groupView, hexId, isoMicro, MEMBERSHIP, membershipId, roleView, userView } from "./model.ts";
@@ -31,7 +31,7 @@ export const groupRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
     const name = requiredName(g, "group");
     const domainId = optString(g, "domain_id", 64) ?? DEFAULT_DOMAIN_ID;
     if (domainId !== DEFAULT_DOMAIN_ID) throw new ItemNotFoundError("domain", domainId);
-    if (ctx.identity.byName(GROUP, name, domainId)) throw new ConflictError(`Conflict occurred attempting to store group - Duplicate entry found with name ${name} at domain ID ${domainId}.`);
+    ctx.identity.refuseTakenName(GROUP, name, domainId);
     const id = hexId(ctx.random.uuid());
     await ctx.store.put(GROUP, id, { name, domain_id: domainId, description: optString(g, "description", 65535) ?? "", created_at: isoMicro(ctx.clock.now()) });
     reply.code(201);
@@ -57,9 +57,7 @@ export const groupRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (a
     const fields: Record<string, unknown> = {};
     const name = optName(g, "group");
     if (name !== undefined) {
-      const domainId = String(current.domain_id ?? DEFAULT_DOMAIN_ID);
-      const other = ctx.identity.byName(GROUP, name, domainId);
-      if (other && other.id !== current.id) throw new ConflictError(`Conflict occurred attempting to store group - Duplicate entry found with name ${name} at domain ID ${domainId}.`);
+      ctx.identity.refuseTakenName(GROUP, name, String(current.domain_id ?? DEFAULT_DOMAIN_ID), current.id);
       fields.name = name;
     }
     const description = optString(g, "description", 65535);

@@ -1,6 +1,7 @@
 // Identity records in the catalog and their Keystone v3 views. Kinds: "project", "user", "role",
 // "role_assignment" (id "<project>:<user>:<role>", so the same grant made on two nodes is one record).
 // There is one domain, "default" (named "Default"), and no record for it.
+import { ConflictError } from "../errors.ts";
 import type { CatalogRecord, GatewayStore } from "../store.ts";
 
 export const PROJECT = "project";
@@ -60,6 +61,12 @@ export class IdentityCatalog {
   byName(kind: string, name: string, domainId: string = DEFAULT_DOMAIN_ID): CatalogRecord | undefined {
     const found = this.store.list(kind, (r) => r.name === name && (kind === ROLE || (r.domain_id ?? DEFAULT_DOMAIN_ID) === domainId));
     return found.sort((a, b) => String(a.created_at ?? "").localeCompare(String(b.created_at ?? "")) || a.id.localeCompare(b.id))[0];
+  }
+
+  /** Keystone's 409 when another record of `kind` (not `self`, the one being renamed) has `name` in `domainId`. */
+  refuseTakenName(kind: string, name: string, domainId: string, self?: string): void {
+    const other = this.byName(kind, name, domainId);
+    if (other && other.id !== self) throw new ConflictError(`Conflict occurred attempting to store ${kind} - Duplicate entry found with name ${name} at domain ID ${domainId}.`);
   }
 
   /** Roles granted directly to `userId` on `projectId`. */

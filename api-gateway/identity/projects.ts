@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from "fastify";
 import { requireAuth } from "../auth/plugin.ts";
 import { isAdmin, requireAdmin } from "../auth/policy.ts";
 import type { GatewayContext } from "../context.ts";
-import { ConflictError, InvalidRequestError, ItemNotFoundError, PolicyForbiddenError } from "../errors.ts";
+import { InvalidRequestError, ItemNotFoundError, PolicyForbiddenError } from "../errors.ts";
 import type { CatalogRecord } from "../store.ts";
 import { bodyObject, listLinks, optBool, optName, optString, query, queryBool, requiredName } from "./http.ts";
 import { newTokenEpoch } from "./token-epoch.ts";
@@ -42,9 +42,7 @@ export const projectRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async 
     const name = requiredName(p, "project");
     const domainId = checkDomain(optString(p, "domain_id", 64));
     if (optBool(p, "is_domain")) throw new InvalidRequestError("projects acting as domains are not supported");
-    if (ctx.identity.byName(PROJECT, name, domainId)) {
-      throw new ConflictError(`Conflict occurred attempting to store project - Duplicate entry found with name ${name} at domain ID ${domainId}.`);
-    }
+    ctx.identity.refuseTakenName(PROJECT, name, domainId);
     const id = hexId(ctx.random.uuid());
     const tags = Array.isArray(p.tags) ? p.tags.map(String) : [];
     await ctx.store.put(PROJECT, id, {
@@ -81,9 +79,7 @@ export const projectRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async 
     const fields: Record<string, unknown> = {};
     const name = optName(p, "project");
     if (name !== undefined) {
-      const domainId = String(current.domain_id ?? DEFAULT_DOMAIN_ID);
-      const other = ctx.identity.byName(PROJECT, name, domainId);
-      if (other && other.id !== current.id) throw new ConflictError(`Conflict occurred attempting to store project - Duplicate entry found with name ${name} at domain ID ${domainId}.`);
+      ctx.identity.refuseTakenName(PROJECT, name, String(current.domain_id ?? DEFAULT_DOMAIN_ID), current.id);
       fields.name = name;
     }
     const description = optString(p, "description", 65535);

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { requireAuth } from "../auth/plugin.ts";
 import { isAdmin, requireAdmin } from "../auth/policy.ts";
 import type { GatewayContext } from "../context.ts";
-import { ConflictError, InvalidCredentialsError, InvalidRequestError, ItemNotFoundError, PolicyForbiddenError } from "../errors.ts";
+import { InvalidCredentialsError, InvalidRequestError, ItemNotFoundError, PolicyForbiddenError } from "../errors.ts";
 import type { CatalogRecord } from "../store.ts";
 import { bodyObject, listLinks, optBool, optName, optString, query, queryBool, requiredName, type Obj } from "./http.ts";
 import { APP_CREDENTIAL, ASSIGNMENT, DEFAULT_DOMAIN_ID, hexId, isoMicro, MEMBERSHIP, projectView, USER, userView } from "./model.ts";
@@ -21,10 +21,7 @@ export const userRoutes: FastifyPluginAsync<{ ctx: GatewayContext }> = async (ap
     const a = requireAuth(req);
     if (a.user.id !== id && !isAdmin(a)) throw new PolicyForbiddenError(action);
   };
-  const refuseTaken = (name: string, domainId: string, self?: string) => {
-    const other = ctx.identity.byName(USER, name, domainId);
-    if (other && other.id !== self) throw new ConflictError(`Conflict occurred attempting to store user - Duplicate entry found with name ${name} at domain ID ${domainId}.`);
-  };
+  const refuseTaken = (name: string, domainId: string, self?: string) => ctx.identity.refuseTakenName(USER, name, domainId, self);
   /**
    * The password if it differs from the user's current one, else undefined: re-setting the same password
    * (as `peerstack lab up` re-seeds its demo user) must neither rewrite the hash nor end the user's tokens.
